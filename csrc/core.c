@@ -1,0 +1,84 @@
+/*
+ * core.c - luaopen_proxyshard_core: the module table, the session
+ * metatable and libcurl's global state.
+ */
+#include <curl/curl.h>
+
+#include "session.h"
+
+/* Registry key of the userdata whose __gc undoes curl_global_init. */
+#define PS_GLOBAL_KEY "proxyshard.core.curl_global"
+
+static const luaL_Reg core_funcs[] = {
+    { "session", ps_session_new },
+    { "cents_add", ps_cents_add },
+    { "cents_sub", ps_cents_sub },
+    { "cents_mul", ps_cents_mul },
+    { "cents_check", ps_cents_check },
+    { "cents_format", ps_cents_format },
+    { NULL, NULL }
+};
+
+static int global_gc(lua_State *L)
+{
+    int *initialized = (int *)lua_touserdata(L, 1);
+
+    if (initialized != NULL && *initialized) {
+        *initialized = 0;
+        curl_global_cleanup();
+    }
+    return 0;
+}
+
+/*
+ * curl_global_init once per Lua state. The cleanup hangs off a registry
+ * userdata created before any session, so at lua_close it is finalized
+ * after every session (finalizers run in reverse creation order) and before
+ * the module is dlclose'd. libcurl counts init/cleanup pairs, so several
+ * states in one process are fine.
+ */
+static void init_curl_global(lua_State *L)
+{
+    int *initialized;
+    CURLcode rc;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, PS_GLOBAL_KEY);
+    if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+
+    /* Userdata and finalizer first: a memory error here must not leave an
+     * init without its cleanup. */
+    initialized = (int *)lua_newuserdata(L, sizeof *initialized);
+    *initialized = 0;
+    lua_newtable(L);
+    lua_pushcfunction(L, global_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+
+    rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        luaL_error(L, "proxyshard.core: curl_global_init failed: %s",
+                   curl_easy_strerror(rc));
+    *initialized = 1;
+    lua_setfield(L, LUA_REGISTRYINDEX, PS_GLOBAL_KEY);
+}
+
+PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
+{
+    /* curl_version_info, not curl_version(): the latter initialises
+     * LDAP/SASL and shows up as leaked under valgrind. */
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+    init_curl_global(L);
+    ps_session_init_metatable(L);
+
+    luaL_newlib(L, core_funcs);
+    ps_pushcents(L, PS_MAX_CENTS);
+    lua_setfield(L, -2, "MAX_CENTS");
+    lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");
+    lua_setfield(L, -2, "curl_version");
+    return 1;
+}

@@ -1,0 +1,25 @@
+/*
+ * session.h - internal interface between core.c, session.c and cents.c.
+ */
+#ifndef PROXYSHARD_SESSION_H
+#define PROXYSHARD_SESSION_H
+
+#include "compat.h"
+
+#define PS_SESSION_MT "proxyshard.core.session"
+
+/* core.c: the only exported symbol */
+PS_EXPORT int luaopen_proxyshard_core(lua_State *L);
+
+/* session.c */
+void ps_session_init_metatable(lua_State *L); /* creates PS_SESSION_MT */
+int ps_session_new(lua_State *L);             /* core.session(opts) */
+
+/* cents.c */
+int ps_cents_add(lua_State *L);
+int ps_cents_sub(lua_State *L);
+int ps_cents_mul(lua_State *L);
+int ps_cents_check(lua_State *L);
+int ps_cents_format(lua_State *L);
+
+#endif /* PROXYSHARD_SESSION_H */

@@ -1,0 +1,119 @@
+--- JSON for request and response bodies, over lua-cjson.
+-- Decoding uses a private cjson instance (so the user's global cjson
+-- settings are neither used nor changed) and turns `null` into nil.
+-- Encoding is our own, for the small bodies we send: lua-cjson prints
+-- numbers with %.14g, which loses digits above 10^14, and cannot tell an
+-- empty array from an empty object.
+local cjson = require "cjson.safe"
+local integer = require "proxyshard.integer"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local setmetatable = setmetatable
+local getmetatable = getmetatable
+local sort = table.sort
+local concat = table.concat
+local format = string.format
+local error = error
+
+local M = {}
+
+local decoder = cjson.new()
+decoder.decode_max_depth(32)          -- our answers nest 4 deep at most
+decoder.decode_invalid_numbers(false) -- refuse NaN/Infinity/hex literals
+local null = decoder.null
+
+-- Drop nulls: an absent field and a null field mean the same to callers,
+-- and cjson.null is a truthy lightuserdata that would leak through `if x`.
+local function strip_nulls(v)
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do
+    if x == null then
+      v[k] = nil
+    else
+      strip_nulls(x)
+    end
+  end
+  return v
+end
+
+--- Decode JSON text. Returns the value (nulls removed), or `nil, message`.
+function M.decode(text)
+  if type(text) ~= "string" then return nil, "no body" end
+  local value, err = decoder.decode(text)
+  if value == nil and err then return nil, err end
+  if value == null then return nil end
+  return strip_nulls(value)
+end
+
+local array_mt = { __name = "proxyshard.json.array" }
+
+--- Mark a table as a JSON array (so an empty one encodes as []).
+function M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+local encode_value
+
+local function encode_number(v)
+  local i = integer.from(v)
+  if i == nil then
+    error("proxyshard.json: cannot encode number " .. tostring(v) .. " exactly", 0)
+  end
+  return format("%d", i)
+end
+
+local function encode_table(t, out)
+  if getmetatable(t) == array_mt or (t[1] ~= nil) then
+    out[#out + 1] = "["
+    for i, v in ipairs(t) do
+      if i > 1 then out[#out + 1] = "," end
+      encode_value(v, out)
+    end
+    out[#out + 1] = "]"
+    return
+  end
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) ~= "string" then
+      error("proxyshard.json: object keys must be strings", 0)
+    end
+    keys[#keys + 1] = k
+  end
+  sort(keys) -- a stable order makes bodies comparable in tests and logs
+  out[#out + 1] = "{"
+  for i, k in ipairs(keys) do
+    if i > 1 then out[#out + 1] = "," end
+    out[#out + 1] = cjson.encode(k)
+    out[#out + 1] = ":"
+    encode_value(t[k], out)
+  end
+  out[#out + 1] = "}"
+end
+
+function encode_value(v, out)
+  local tv = type(v)
+  if tv == "string" then
+    out[#out + 1] = cjson.encode(v)
+  elseif tv == "number" then
+    out[#out + 1] = encode_number(v)
+  elseif tv == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif tv == "table" then
+    encode_table(v, out)
+  else
+    error("proxyshard.json: cannot encode a " .. tv, 0)
+  end
+end
+
+--- Encode a request body: strings, exact integers, booleans, arrays and
+-- objects. Raises on anything else (the client builds every body itself).
+function M.encode(value)
+  local out = {}
+  encode_value(value, out)
+  return concat(out)
+end
+
+return M

@@ -1,0 +1,28 @@
+--- One proxy IP of a DC/ISP order, as GET /user/api/proxies/active lists it.
+-- The proxy password is kept in the table but never printed.
+local setmetatable = setmetatable
+local format = string.format
+local tostring = tostring
+
+local M = {}
+
+local Proxy = { __name = "proxyshard.proxy" }
+Proxy.__index = Proxy
+
+function M.new(fields)
+  return setmetatable(fields, Proxy)
+end
+
+-- 203.0.113.10 (active, signature linux, http :8080, socks :1080)
+function Proxy:__tostring()
+  return format("%s (%s, signature %s, http :%s, socks :%s)", self.ip or "?", self.status or "?",
+    self.signature or "none", tostring(self.http_port or "?"), tostring(self.socks_port or "?"))
+end
+
+--- Wrap each item of a converted list.
+function M.list(items)
+  for i = 1, #items do M.new(items[i]) end
+  return items
+end
+
+return M

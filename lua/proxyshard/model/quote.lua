@@ -1,0 +1,38 @@
+--- A price preview for extra units of an add-on (nothing is bought).
+local setmetatable = setmetatable
+local tostring = tostring
+local format = string.format
+
+local M = {}
+
+local Quote = { __name = "proxyshard.quote" }
+Quote.__index = Quote
+
+--- From the converted calculate answer: current_qty, add_qty and new_qty
+-- are integers; price_per_unit and total are money values.
+function M.new(order_id, addon_key, r)
+  return setmetatable({
+    order_id = order_id,
+    addon_key = r.addon_key or addon_key,
+    catalog_id = r.catalog_id,
+    current_qty = r.current_qty,
+    add_qty = r.add_qty,
+    new_qty = r.new_qty,
+    price_per_unit = r.price_per_unit,
+    total = r.add_total,
+  }, Quote)
+end
+
+local function show(v)
+  if v == nil then return "?" end
+  return tostring(v)
+end
+
+-- p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)
+function Quote:__tostring()
+  return format("%s +%s on order %s: %s × %s = %s (%s → %s)", self.addon_key, show(self.add_qty),
+    show(self.order_id), show(self.add_qty), show(self.price_per_unit), show(self.total),
+    show(self.current_qty), show(self.new_qty))
+end
+
+return M

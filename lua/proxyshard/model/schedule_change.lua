@@ -1,0 +1,43 @@
+--- What scheduling or cancelling a downgrade returned.
+local setmetatable = setmetatable
+local format = string.format
+local ipairs = ipairs
+local addon_line = require "proxyshard.model.addon_line"
+
+local M = {}
+
+local ScheduleChange = { __name = "proxyshard.schedule_change" }
+ScheduleChange.__index = ScheduleChange
+
+--- action is "downgrade" or "cancel_downgrade"; next_qty only for a downgrade.
+function M.new(order_id, addon_key, action, next_qty, r)
+  return setmetatable({
+    order_id = order_id,
+    addon_key = addon_key,
+    action = action,
+    next_qty = next_qty,
+    message = r.message,
+    addons = addon_line.list(r.addons),
+  }, ScheduleChange)
+end
+
+--- The add-on line concerned, when the answer listed it.
+function ScheduleChange:line()
+  for _, line in ipairs(self.addons or {}) do
+    if line.addon_key == self.addon_key then return line end
+  end
+end
+
+function ScheduleChange:__tostring()
+  local what
+  if self.action == "downgrade" then
+    what = format("%s on order %s: downgrade to %d scheduled for the next renewal",
+      self.addon_key, self.order_id, self.next_qty)
+  else
+    what = format("%s on order %s: pending downgrade cancelled", self.addon_key, self.order_id)
+  end
+  if self.message then what = what .. " (" .. self.message .. ")" end
+  return what
+end
+
+return M

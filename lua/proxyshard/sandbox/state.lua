@@ -1,0 +1,766 @@
+--- Stateful core of the ProxyShard sandbox: a simulator of part of the User
+-- API (orders, add-ons, p0f signatures, account, active proxies).
+--
+-- Pure Lua, no I/O: `sb:handle(req)` takes a plain request table and returns
+-- a plain response table, so the same code serves the HTTP server and
+-- in-process specs.
+--
+--   local State = require "proxyshard.sandbox.state"
+--   local sb = State.new{ token = "sandbox-token" }
+--   local res = sb:handle{ method = "GET", path = "/user/api/me",
+--     headers = { authorization = "Bearer sandbox-token" } }
+--   -- res = { status = 200, headers = {...}, body = '{"active_orders":2,...}' }
+--
+-- A response may carry `delay` (seconds) set by fault injection; the HTTP
+-- server sleeps that long before answering, in-process callers may ignore it.
+
+local cjson = require "cjson"
+local Faults = require "proxyshard.sandbox.faults"
+local default_fixture = require "proxyshard.sandbox.fixture"
+
+-- Own decoder instance: the module-level settings of cjson are shared by
+-- every user of the library in the process, so don't touch them.
+local json = require("cjson.safe").new()
+-- The real API (serde_json) refuses NaN, Infinity and hex numbers.
+json.decode_invalid_numbers(false)
+
+local NULL = cjson.null
+
+local State = {}
+State.__index = State
+
+local TOKEN_DEFAULT = "sandbox-token"
+local ADD_QTY_MAX = 1000
+-- Upper bound of the request log so a sandbox left running for days does not
+-- grow without limit; the oldest entries are dropped first.
+local REQUEST_LOG_MAX = 10000
+local SIGNATURES = { "ios", "macos", "android", "linux", "win10", "win11" }
+local DC_ISP = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
+
+---------------------------------------------------------------------------
+-- Tables and JSON
+
+-- Marks tables that must be written as JSON arrays even when empty: Debian's
+-- lua-cjson 2.1.0 has no empty_array, and writes `{}` for an empty table.
+local ARRAY = { __name = "proxyshard.sandbox.array" }
+
+local function array(t)
+  return setmetatable(t or {}, ARRAY)
+end
+
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = deep_copy(x) end
+  return setmetatable(out, getmetatable(v))
+end
+
+local encode
+
+local function encode_number(n)
+  local i = math.tointeger(n)
+  -- Integers (also integral floats such as 150.0 from the decoder) must
+  -- print without ".0" or an exponent.
+  if i then return string.format("%d", i) end
+  if n ~= n or n == math.huge or n == -math.huge then return "null" end
+  return string.format("%.14g", n)
+end
+
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function encode_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESCAPES[c] or string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function is_sequence(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n > 0 and n == #t
+end
+
+local function key_order(a, b)
+  return tostring(a) < tostring(b)
+end
+
+-- Small encoder instead of cjson.encode: Debian's lua-cjson 2.1.0 writes an
+-- empty table as `{}` (no empty_array), escapes every "/" as "\/" (ugly in
+-- paths), and gives object keys in random order. Here arrays stay arrays when
+-- empty and keys come out sorted, so output is stable for specs and diffs.
+encode = function(v)
+  local t = type(v)
+  if v == nil or v == NULL then return "null" end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then return encode_number(v) end
+  if t == "string" then return encode_string(v) end
+  if t ~= "table" then error("cannot encode a " .. t .. " as JSON") end
+  local parts = {}
+  if getmetatable(v) == ARRAY or is_sequence(v) then
+    for i = 1, #v do parts[i] = encode(v[i]) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, key_order)
+  for i, k in ipairs(keys) do
+    parts[i] = encode_string(tostring(k)) .. ":" .. encode(v[k])
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+State.encode = encode
+State.array = array
+
+---------------------------------------------------------------------------
+-- Responses and rejections
+
+local function respond(status, payload, extra_headers)
+  local headers = { ["content-type"] = "application/json" }
+  for k, v in pairs(extra_headers or {}) do headers[k] = v end
+  return { status = status, headers = headers, body = encode(payload) }
+end
+
+-- Validation failures are raised as tables and turned into the API's error
+-- body in `handle`; this keeps every check a one-liner and guarantees that
+-- nothing is changed before all checks have passed.
+local Reject = {}
+
+local function reject(status, message, headers)
+  error(setmetatable({ status = status, message = message, headers = headers }, Reject), 0)
+end
+
+local function bad(message) reject(400, message) end
+
+---------------------------------------------------------------------------
+-- Input parsing
+
+local function percent_decode(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- Parses a raw query string; the first occurrence of a key wins.
+local function parse_query(raw)
+  local out = {}
+  if not raw or raw == "" then return out end
+  for pair in raw:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    k = percent_decode(k)
+    if out[k] == nil then out[k] = percent_decode(v) end
+  end
+  return out
+end
+
+-- Query values are strings; like the real server, only a plain decimal
+-- integer is accepted.
+local function query_int(q, name)
+  local s = q[name]
+  if s == nil then bad("Query deserialize error: missing field `" .. name .. "`") end
+  local n = s:match("^[+-]?%d+$") and math.tointeger(tonumber(s)) or nil
+  if n == nil then
+    bad("Query deserialize error: invalid digit found in string for field `" .. name .. "`")
+  end
+  return n
+end
+
+local function is_json_content_type(value)
+  if type(value) ~= "string" then return false end
+  local mime = value:match("^%s*([^;%s]+)")
+  return mime ~= nil and mime:lower() == "application/json"
+end
+
+-- Body checks of a POST, in the order actix-web applies them.
+local function json_body(req)
+  local h = req.headers
+  if h["content-length"] == nil and h["transfer-encoding"] == nil then
+    bad("no Content-Length specified")
+  end
+  if not is_json_content_type(h["content-type"]) then bad("Content type error") end
+  local body = req.body or ""
+  -- Only the text tells `{}` from `[]` apart: cjson gives a table for both.
+  if not body:match("^%s*{") then
+    local _, err = json.decode(body)
+    bad("Json deserialize error: " .. (err or "expected a JSON object"))
+  end
+  local value, err = json.decode(body)
+  if type(value) ~= "table" then bad("Json deserialize error: " .. tostring(err)) end
+  return value
+end
+
+local function field_error(name, what)
+  bad("Json deserialize error: invalid type for field `" .. name .. "`: expected " .. what)
+end
+
+local function missing(name)
+  bad("Json deserialize error: missing field `" .. name .. "`")
+end
+
+local function body_string(t, name)
+  local v = t[name]
+  if v == nil or v == NULL then missing(name) end
+  if type(v) ~= "string" then field_error(name, "a string") end
+  return v
+end
+
+-- Strict integers: 2.5, "2" and true are type errors (cjson decodes every
+-- number as a float on 5.4, so integral floats are converted).
+local function body_int(t, name)
+  local v = t[name]
+  if v == nil or v == NULL then missing(name) end
+  local n = type(v) == "number" and math.tointeger(v) or nil
+  if n == nil then field_error(name, "an integer") end
+  return n
+end
+
+local function is_array(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" then return false end
+    n = n + 1
+  end
+  return n == #t
+end
+
+---------------------------------------------------------------------------
+-- State
+
+local function prepare(data)
+  data = deep_copy(data)
+  for _, order in ipairs(data.orders or {}) do
+    order.addons = array(order.addons or {})
+    order.ips = array(order.ips or {})
+    order.addons_price_paid = order.addons_price_paid or 0
+  end
+  data.orders = array(data.orders or {})
+  return data
+end
+
+--- Create a sandbox. opts.token (default: the fixture's token, else
+-- "sandbox-token"), opts.fixture (default: proxyshard.sandbox.fixture).
+function State.new(opts)
+  opts = opts or {}
+  local fixture = deep_copy(opts.fixture or default_fixture)
+  local self = setmetatable({
+    fixture = fixture,
+    token = opts.token or fixture.token or TOKEN_DEFAULT,
+  }, State)
+  self:reset()
+  return self
+end
+
+--- Restore the fixture; clear ledger, request log and faults.
+function State:reset()
+  local data = prepare(self.fixture)
+  self.account = data.account or { email = "", wallet_balance = 0 }
+  self.catalog = data.catalog or {}
+  self.orders = data.orders
+  self.charges = array()
+  self.log = array()
+  self.faults = Faults.new()
+end
+
+function State:ledger()
+  return deep_copy(self.charges)
+end
+
+function State:requests()
+  return deep_copy(self.log)
+end
+
+function State:snapshot()
+  return deep_copy({
+    account = self.account,
+    catalog = self.catalog,
+    orders = self.orders,
+    ledger = self.charges,
+    requests = self.log,
+    faults = array(self.faults:list()),
+  })
+end
+
+local function find_order(self, id)
+  for _, order in ipairs(self.orders) do
+    if order.order_id == id then return order end
+  end
+  return nil
+end
+
+-- The id in the path must be a positive integer naming a known order.
+local function order_from_path(self, raw)
+  local id = raw:match("^%d+$") and math.tointeger(tonumber(raw)) or nil
+  local order = id and id > 0 and find_order(self, id)
+  if not order then reject(404, "Order not found") end
+  return order
+end
+
+local function addon_line(order, key)
+  for _, line in ipairs(order.addons) do
+    if line.addon_key == key then return line end
+  end
+  return nil
+end
+
+local function unit_price(self, order, key)
+  local entry = self.catalog[key]
+  local price = entry and entry.price_per_unit
+  if type(price) == "table" then price = price[order.product_name] end
+  return entry and entry.catalog_id or 1, price
+end
+
+local function signed_count(order)
+  local n = 0
+  for _, ip in ipairs(order.ips) do
+    if ip.signature ~= nil then n = n + 1 end
+  end
+  return n
+end
+
+local function render_addons(order)
+  local out = array()
+  for i, line in ipairs(order.addons) do
+    local pending = NULL
+    if line.pending then
+      pending = { action = line.pending.action, next_qty = line.pending.next_qty }
+    end
+    out[i] = {
+      addon_key = line.addon_key,
+      catalog_id = line.catalog_id,
+      qty = line.qty,
+      price_per_unit = line.price_per_unit,
+      pending = pending,
+    }
+  end
+  return out
+end
+
+local function slots_next(line)
+  if not line then return 0 end
+  local pending = line.pending
+  if pending and pending.action == "downgrade" then return pending.next_qty end
+  if pending and pending.action == "cancel" then return 0 end
+  return line.qty
+end
+
+local function or_null(v)
+  if v == nil then return NULL end
+  return v
+end
+
+---------------------------------------------------------------------------
+-- Add-on checks shared by calculate / purchase / schedule
+
+local function check_addon_key(key)
+  if key ~= "p0f_slots" then bad("Unknown addon_key") end
+end
+
+local function check_add_qty(n)
+  if n < 1 then bad("add_qty must be at least 1") end
+  if n > ADD_QTY_MAX then bad("add_qty too large") end
+end
+
+local function check_order_for_addons(order)
+  if order.status ~= "active" then bad("Order is not active") end
+  if not DC_ISP[order.product_name] then
+    bad("Add-ons are only available for Datacenter and ISP orders")
+  end
+end
+
+-- Price preview, also the first half of a purchase.
+local function quote(self, order, key, add_qty)
+  local line = addon_line(order, key)
+  local catalog_id, price = unit_price(self, order, key)
+  if line then catalog_id, price = line.catalog_id, line.price_per_unit end
+  if price == nil then bad("Add-on is not available for this product") end
+  local current = line and line.qty or 0
+  return {
+    addon_key = key,
+    catalog_id = catalog_id,
+    price_per_unit = price,
+    current_qty = current,
+    add_qty = add_qty,
+    new_qty = current + add_qty,
+    add_total = price * add_qty,
+  }
+end
+
+---------------------------------------------------------------------------
+-- Handlers: function(self, req, path_capture) -> response
+
+local handlers = {}
+
+function handlers.me(self)
+  local active = 0
+  for _, order in ipairs(self.orders) do
+    if order.status == "active" then active = active + 1 end
+  end
+  return respond(200, {
+    email = self.account.email,
+    active_orders = active,
+    wallet_balance = self.account.wallet_balance,
+  })
+end
+
+function handlers.order(self, _, raw_id)
+  local order = order_from_path(self, raw_id)
+  local line = addon_line(order, "p0f_slots")
+  return respond(200, {
+    success = true,
+    order = {
+      order_id = order.order_id,
+      product_name = order.product_name,
+      cycle_name = order.cycle_name,
+      quantity = order.quantity,
+      price_paid = order.price_paid,
+      addons_price_paid = order.addons_price_paid,
+      addons = render_addons(order),
+      p0f_slots_available = line and line.qty or 0,
+      p0f_slots_used = signed_count(order),
+      p0f_slots_next = slots_next(line),
+      status = order.status,
+      created_at = or_null(order.created_at),
+      expires_at = or_null(order.expires_at),
+      promo_code = or_null(order.promo_code),
+      auto_renewal = or_null(order.auto_renewal),
+      tag = or_null(order.tag),
+    },
+  })
+end
+
+function handlers.active_proxies(self, req)
+  local q = parse_query(req.query)
+  local id = query_int(q, "order_id")
+  local order = id > 0 and find_order(self, id)
+  if not order then reject(404, "Order not found") end
+  if not DC_ISP[order.product_name] then
+    reject(403, "Method is unavailable for this order")
+  end
+  local data = array()
+  for i, ip in ipairs(order.ips) do
+    data[i] = {
+      ip = ip.ip,
+      username = ip.username,
+      password = ip.password,
+      http_port = ip.http_port,
+      socks_port = ip.socks_port,
+      ["until"] = or_null(order.expires_at),
+      -- The spec lists no values; an IP of a live order is "active".
+      status = order.status == "active" and "active" or order.status,
+      signature = or_null(ip.signature),
+    }
+  end
+  return respond(200, { success = true, data = data, order_tag = or_null(order.tag) })
+end
+
+function handlers.calculate(self, req, raw_id)
+  local order = order_from_path(self, raw_id)
+  local q = parse_query(req.query)
+  if q.addon_key == nil then bad("Query deserialize error: missing field `addon_key`") end
+  local add_qty = query_int(q, "add_qty")
+  check_addon_key(q.addon_key)
+  check_add_qty(add_qty)
+  check_order_for_addons(order)
+  local preview = quote(self, order, q.addon_key, add_qty)
+  preview.success = true
+  return respond(200, preview)
+end
+
+function handlers.purchase(self, req, raw_id)
+  local order = order_from_path(self, raw_id)
+  local body = json_body(req)
+  local key = body_string(body, "addon_key")
+  local add_qty = body_int(body, "add_qty")
+  check_addon_key(key)
+  check_add_qty(add_qty)
+  check_order_for_addons(order)
+  local q = quote(self, order, key, add_qty)
+  if self.account.wallet_balance < q.add_total then bad("Insufficient balance") end
+
+  -- All checks passed: charge, add the units, record the charge.
+  self.account.wallet_balance = self.account.wallet_balance - q.add_total
+  local line = addon_line(order, key)
+  if line then
+    line.qty = q.new_qty
+  else
+    order.addons[#order.addons + 1] = {
+      addon_key = key, catalog_id = q.catalog_id, qty = q.new_qty,
+      price_per_unit = q.price_per_unit,
+    }
+  end
+  order.addons_price_paid = order.addons_price_paid + q.add_total
+  local seq = #self.charges + 1
+  self.charges[seq] = {
+    seq = seq,
+    order_id = order.order_id,
+    addon_key = key,
+    qty = add_qty,
+    amount_cents = q.add_total,
+    balance_after_cents = self.account.wallet_balance,
+    at = seq, -- logical time: the sandbox has no clock, on purpose
+  }
+  return respond(200, {
+    success = true,
+    message = "Add-on purchased",
+    addons_price_paid = order.addons_price_paid,
+    addons = render_addons(order),
+  })
+end
+
+function handlers.schedule(self, req, raw_id)
+  local order = order_from_path(self, raw_id)
+  local body = json_body(req)
+  local key = body_string(body, "addon_key")
+  local action = body_string(body, "action")
+  local next_qty = body_int(body, "next_qty")
+  check_addon_key(key)
+  if action ~= "downgrade" then bad("Unsupported action: only \"downgrade\" is allowed") end
+  if next_qty < 1 then bad("next_qty must be at least 1") end
+  check_order_for_addons(order)
+  local line = addon_line(order, key)
+  if not line or line.qty < 1 then bad(key .. " add-on is not active") end
+  if next_qty >= line.qty then bad("next_qty must be less than current qty") end
+  line.pending = { action = "downgrade", next_qty = next_qty }
+  return respond(200, {
+    success = true,
+    message = "Downgrade scheduled",
+    addons = render_addons(order),
+  })
+end
+
+function handlers.cancel(self, req, raw_id)
+  local order = order_from_path(self, raw_id)
+  local body = json_body(req)
+  local key = body_string(body, "addon_key")
+  check_addon_key(key)
+  local line = addon_line(order, key)
+  if not line or not line.pending then bad("No pending change") end
+  line.pending = nil
+  return respond(200, {
+    success = true,
+    message = "Pending downgrade cleared",
+    addons = render_addons(order),
+  })
+end
+
+local SIGNATURE_SET = {}
+for _, s in ipairs(SIGNATURES) do SIGNATURE_SET[s] = true end
+local SIGNATURE_LIST = "`" .. table.concat(SIGNATURES, "`, `") .. "`"
+
+function handlers.signature(self, req, raw_id)
+  local order = order_from_path(self, raw_id)
+  local body = json_body(req)
+  local items = body.items
+  if items == nil or items == NULL then missing("items") end
+  if not is_array(items) then field_error("items", "an array") end
+  if #items == 0 then bad("items must not be empty") end
+
+  -- Shape of every item first (a deserialize error in the real server).
+  local wanted, order_of = {}, {}
+  for _, item in ipairs(items) do
+    if type(item) ~= "table" or is_array(item) and #item > 0 then
+      field_error("items", "an array of objects")
+    end
+    local ip = body_string(item, "ip")
+    local sig = body_string(item, "signature")
+    if not SIGNATURE_SET[sig] then
+      bad("Json deserialize error: unknown variant `" .. sig .. "`, expected one of "
+        .. SIGNATURE_LIST)
+    end
+    if wanted[ip] == nil then order_of[#order_of + 1] = ip end
+    wanted[ip] = sig -- the same IP twice: the last value wins, counted once
+  end
+
+  local line = addon_line(order, "p0f_slots")
+  if not line or line.qty < 1 then bad("p0f_slots add-on is not active") end
+
+  local by_ip = {}
+  for _, ip in ipairs(order.ips) do by_ip[ip.ip] = ip end
+  local new = 0
+  for _, address in ipairs(order_of) do
+    local ip = by_ip[address]
+    if not ip then bad("IP " .. address .. " does not belong to order") end
+    if ip.signature == nil then new = new + 1 end
+  end
+  local used = signed_count(order)
+  if used + new > line.qty then
+    bad(("Not enough p0f slots: need %d, free %d"):format(new, math.max(line.qty - used, 0)))
+  end
+
+  for _, address in ipairs(order_of) do by_ip[address].signature = wanted[address] end
+  return respond(200, { success = true, message = "Signatures updated", updated = #order_of })
+end
+
+---------------------------------------------------------------------------
+-- Routing
+
+local ORDER = "^/user/api/orders/([^/]+)"
+local ROUTES = {
+  { "^/user/api/me$", { GET = handlers.me } },
+  { "^/user/api/proxies/active$", { GET = handlers.active_proxies } },
+  { ORDER .. "$", { GET = handlers.order } },
+  { ORDER .. "/addons/calculate$", { GET = handlers.calculate } },
+  { ORDER .. "/addons/purchase$", { POST = handlers.purchase } },
+  { ORDER .. "/addons/schedule$", { POST = handlers.schedule } },
+  { ORDER .. "/addons/schedule/cancel$", { POST = handlers.cancel } },
+  { ORDER .. "/signature/set$", { POST = handlers.signature } },
+}
+
+local function allow_header(methods)
+  local names = {}
+  for m in pairs(methods) do names[#names + 1] = m end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+-- Returns handler, capture; or raises 404 / 405.
+local function route(routes, method, path)
+  for _, r in ipairs(routes) do
+    local capture = path:match(r[1])
+    if capture then
+      local handler = r[2][method]
+      if not handler then reject(405, "Method not allowed", { allow = allow_header(r[2]) }) end
+      return handler, capture
+    end
+  end
+  reject(404, "Not found")
+end
+
+local function dispatch(self, req)
+  if req.path:sub(1, 10) == "/user/api/" then
+    if req.headers.authorization ~= "Bearer " .. self.token then
+      reject(401, "Unauthorized")
+    end
+  end
+  local handler, capture = route(ROUTES, req.method, req.path)
+  return handler(self, req, capture)
+end
+
+---------------------------------------------------------------------------
+-- Control endpoints (/_sandbox/...): no token, not logged
+
+local control = {}
+
+function control.ledger(self)
+  return respond(200, { ledger = self:ledger() })
+end
+
+function control.requests(self)
+  return respond(200, { requests = self:requests() })
+end
+
+function control.state(self)
+  return respond(200, self:snapshot())
+end
+
+function control.reset(self)
+  self:reset()
+  return respond(200, { success = true, message = "Sandbox reset" })
+end
+
+function control.faults_list(self)
+  return respond(200, { success = true, faults = array(self.faults:list()) })
+end
+
+function control.faults_add(self, req)
+  local body, err = json.decode(req.body or "")
+  if type(body) ~= "table" or not (req.body or ""):match("^%s*{") then
+    bad("Json deserialize error: " .. (err or "expected a JSON object"))
+  end
+  for k, v in pairs(body) do
+    if v == NULL then body[k] = nil end
+  end
+  -- Allow a JSON object as the canned body for convenience.
+  if type(body.body) == "table" then body.body = encode(body.body) end
+  local rule, why = self.faults:add(body)
+  if not rule then bad(why) end
+  return respond(200, { success = true, fault = rule, faults = array(self.faults:list()) })
+end
+
+function control.faults_clear(self)
+  self.faults:clear()
+  return respond(200, { success = true, message = "Faults cleared" })
+end
+
+local CONTROL_ROUTES = {
+  { "^/_sandbox/ledger$", { GET = control.ledger } },
+  { "^/_sandbox/requests$", { GET = control.requests } },
+  { "^/_sandbox/state$", { GET = control.state } },
+  { "^/_sandbox/reset$", { POST = control.reset } },
+  { "^/_sandbox/faults$", {
+    GET = control.faults_list, POST = control.faults_add, DELETE = control.faults_clear,
+  } },
+}
+
+---------------------------------------------------------------------------
+-- Entry point
+
+local function error_response(e)
+  if getmetatable(e) == Reject then
+    return respond(e.status, { success = false, message = e.message }, e.headers)
+  end
+  -- A bug in the sandbox: answer like a server would rather than dropping
+  -- the connection, and keep the message for whoever debugs it.
+  return respond(500, { success = false, message = "Sandbox internal error: " .. tostring(e) })
+end
+
+local function log_entry(req)
+  local headers = {}
+  for k, v in pairs(req.headers) do
+    headers[k] = (k == "authorization") and "[redacted]" or v
+  end
+  return { method = req.method, path = req.path, query = req.query, headers = headers,
+    body = req.body }
+end
+
+-- Copy of the request with defaults filled in and header names lower-cased.
+local function normalize(req)
+  local out = {
+    method = string.upper(req.method or "GET"),
+    path = req.path or "/",
+    query = req.query,
+    body = req.body,
+    headers = {},
+  }
+  if out.query == nil then
+    local p, q = out.path:match("^([^?]*)%?(.*)$")
+    if p then out.path, out.query = p, q end
+  end
+  for k, v in pairs(req.headers or {}) do out.headers[string.lower(k)] = v end
+  return out
+end
+
+--- Handle one request; see the module comment for the table shapes.
+function State:handle(raw)
+  local req = normalize(raw)
+  local ok, res
+  if req.path == "/_sandbox" or req.path:sub(1, 10) == "/_sandbox/" then
+    ok, res = pcall(function()
+      local handler = route(CONTROL_ROUTES, req.method, req.path)
+      return handler(self, req)
+    end)
+    return ok and res or error_response(res)
+  end
+
+  self.log[#self.log + 1] = log_entry(req)
+  if #self.log > REQUEST_LOG_MAX then table.remove(self.log, 1) end
+
+  local fault = self.faults:take(req.method, req.path)
+  local delay = fault and fault.delay_ms > 0 and fault.delay_ms / 1000 or nil
+  if fault and fault.status then
+    -- Canned answer instead of the real handling: the state is untouched.
+    return {
+      status = fault.status,
+      headers = { ["content-type"] = fault.content_type },
+      body = fault.body,
+      delay = delay,
+    }
+  end
+  ok, res = pcall(dispatch, self, req)
+  if not ok then res = error_response(res) end
+  res.delay = delay
+  return res
+end
+
+return State

@@ -1,0 +1,99 @@
+--- The shapes of the API's answers that this library reads, written from
+-- the ProxyShard OpenAPI document 1.1.0 (see proxyshard.convert for the
+-- notation). The spec marks few fields required; we require only what a
+-- call cannot do without, and treat the rest as optional.
+local M = {}
+
+M.addon_line = {
+  addon_key = "string",
+  catalog_id = "integer",
+  qty = "count",
+  price_per_unit = "money",
+  pending = { object = { action = "string", next_qty = "count" } },
+}
+
+-- GET /user/api/orders/{id} → { success, order }
+M.order = {
+  order_id = "integer",
+  product_name = "string",
+  cycle_name = "string",
+  quantity = "count",
+  price_paid = "money",
+  addons_price_paid = "money",
+  addons = { list = M.addon_line },
+  p0f_slots_available = "count",
+  p0f_slots_used = "count",
+  p0f_slots_next = "count",
+  status = "string",
+  created_at = "string",
+  expires_at = "string",
+  promo_code = "string",
+  auto_renewal = "boolean",
+  tag = "string",
+}
+M.order_response = {
+  success = "boolean",
+  order = { object = M.order },
+  required = { "success", "order" },
+}
+
+-- GET /user/api/orders/{order_id}/addons/calculate
+M.quote_response = {
+  success = "boolean",
+  addon_key = "string",
+  catalog_id = "integer",
+  price_per_unit = "money",
+  current_qty = "count",
+  add_qty = "count",
+  new_qty = "count",
+  add_total = "money",
+  -- a cap can only be enforced on a total we were actually told
+  required = { "success", "add_total", "add_qty" },
+}
+
+-- POST /user/api/orders/{order_id}/addons/purchase
+M.purchase_response = {
+  success = "boolean",
+  message = "string",
+  addons_price_paid = "money",
+  addons = { list = M.addon_line },
+  required = { "success" },
+}
+
+-- POST …/addons/schedule and …/addons/schedule/cancel
+M.schedule_response = {
+  success = "boolean",
+  message = "string",
+  addons = { list = M.addon_line },
+  required = { "success" },
+}
+
+-- POST /user/api/orders/{order_id}/signature/set
+M.signature_response = {
+  success = "boolean",
+  message = "string",
+  updated = "count",
+  required = { "success", "updated" },
+}
+
+-- GET /user/api/proxies/active?order_id= (credentials are not secrets of
+-- ours, but they are the user's: never printed by __tostring)
+M.active_response = {
+  success = "boolean",
+  data = { list = {
+    ip = "string", username = "string", password = "string", http_port = "count",
+    socks_port = "count", ["until"] = "string", status = "string", signature = "string",
+  } },
+  order_tag = "string",
+  required = { "success", "data" },
+}
+
+-- GET /user/api/me (no success field in the spec)
+M.me_response = {
+  email = "string",
+  active_orders = "count",
+  wallet_balance = "money",
+  required = { "wallet_balance" },
+}
+
+return M

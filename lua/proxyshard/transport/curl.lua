@@ -1,0 +1,58 @@
+--- The default transport: libcurl through proxyshard.core.
+-- One session (one libcurl easy handle) per transport, so consecutive
+-- requests reuse the kept-alive connection. See docs/transport.md.
+local core = require "proxyshard.core"
+
+local setmetatable = setmetatable
+local floor = math.floor
+
+local M = {}
+
+local Transport = { __name = "proxyshard.transport.curl" }
+Transport.__index = Transport
+
+local function ms(seconds)
+  local n = floor(seconds * 1000 + 0.5)
+  return n < 1 and 1 or n
+end
+
+--- opts: timeout, connect_timeout (seconds), max_response_bytes, ca_file, user_agent.
+function M.new(opts)
+  local session = core.session {
+    timeout_ms = ms(opts.timeout),
+    connect_timeout_ms = ms(opts.connect_timeout),
+    max_response_bytes = opts.max_response_bytes,
+    ca_file = opts.ca_file,
+    user_agent = opts.user_agent,
+  }
+  return setmetatable({ session = session }, Transport)
+end
+
+function Transport:request(req)
+  return self.session:perform {
+    method = req.method,
+    url = req.url,
+    headers = req.headers,
+    body = req.body,
+    timeout_ms = req.timeout and ms(req.timeout),
+    connect_timeout_ms = req.connect_timeout and ms(req.connect_timeout),
+    no_resend = req.no_resend,
+  }
+end
+
+function Transport:close()
+  self.session:close()
+end
+
+Transport.__close = Transport.close
+
+function Transport.__tostring()
+  return "proxyshard.transport.curl (" .. core.curl_version .. ")"
+end
+
+--- Name of what is underneath, for the User-Agent.
+function M.describe()
+  return "libcurl/" .. core.curl_version
+end
+
+return M

@@ -1,0 +1,58 @@
+--- URL pieces: percent-encoding and query strings (RFC 3986).
+local tostring = tostring
+local type = type
+local tonumber = tonumber
+local ipairs = ipairs
+local format = string.format
+local gsub = string.gsub
+local byte = string.byte
+local concat = table.concat
+
+local M = {}
+
+local function escape_byte(c)
+  return format("%%%02X", byte(c))
+end
+
+--- Percent-encode everything but the unreserved characters.
+function M.encode(s)
+  return (gsub(tostring(s), "[^%w%-%._~]", escape_byte))
+end
+
+--- "a=1&b=x%20y" from a list of { name, value } pairs (order kept).
+-- Number values are integers and are printed with %d: LuaJIT's tostring
+-- would write a large id as 9.007199254741e+15.
+function M.query(pairs_list)
+  local parts = {}
+  for i, pair in ipairs(pairs_list) do
+    local value = pair[2]
+    if type(value) == "number" then value = format("%d", value) end
+    parts[i] = M.encode(pair[1]) .. "=" .. M.encode(value)
+  end
+  return concat(parts, "&")
+end
+
+--- Split "https://host:port/prefix" into scheme, host, port (or nil) and
+-- path prefix. Returns nil for anything else (userinfo, query, fragment).
+function M.parse_base(s)
+  local scheme, authority, path = s:match("^(https?)://([^/?#]+)([^?#]*)$")
+  if not scheme or authority:find("@", 1, true) then return nil end
+  local host, port = authority:match("^(%[[%x:.]+%])(.*)$")
+  if not host then host, port = authority:match("^([^:]+)(.*)$") end
+  if not host then return nil end
+  if port ~= "" then
+    port = port:match("^:(%d+)$")
+    if not port or tonumber(port) < 1 or tonumber(port) > 65535 then return nil end
+    port = tonumber(port)
+  else
+    port = nil
+  end
+  return { scheme = scheme:lower(), host = host:lower(), port = port, path = (gsub(path, "/+$", "")) }
+end
+
+--- Is this host name or literal on the loopback interface?
+function M.is_loopback(host)
+  return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+end
+
+return M

@@ -1,0 +1,323 @@
+-- The client over a test double: what goes on the wire, how answers and
+-- failures become values and errors, and that bad input sends nothing.
+local proxyshard = require "proxyshard"
+local fake_transport = require "support.fake_transport"
+
+local TOKEN = "tok_S3cr3t-value"
+
+local function client_with(answers, opts)
+  local fake = fake_transport.new(answers)
+  opts = opts or {}
+  opts.token = opts.token or TOKEN
+  opts.transport = fake
+  return proxyshard.new(opts), fake
+end
+
+local QUOTE = '{"success":true,"addon_key":"p0f_slots","catalog_id":1,"price_per_unit":30,'
+  .. '"current_qty":3,"add_qty":2,"new_qty":5,"add_total":60}'
+
+describe("proxyshard.new", function()
+  it("raises an invalid_argument error for programmer mistakes", function()
+    local cases = {
+      { nil, "options" }, { {}, "token" }, { { token = "" }, "token" }, { { token = "a\nb" }, "token" },
+      { { token = "a\0b" }, "token" }, { { token = 5 }, "token" },
+      { { token = "t", base_url = "ftp://x" }, "base_url" },
+      { { token = "t", base_url = "https://user:pw@x" }, "base_url" },
+      { { token = "t", base_url = "http://api.example.com" }, "base_url" },
+      { { token = "t", timeout = 0 }, "timeout" }, { { token = "t", timeout = "30" }, "timeout" },
+      { { token = "t", connect_timeout = -1 }, "connect_timeout" },
+      { { token = "t", transport = {} }, "transport" },
+    }
+    for _, case in ipairs(cases) do
+      local ok, err = pcall(proxyshard.new, case[1])
+      assert.is_false(ok)
+      assert.are.equal("invalid_argument", err.kind)
+      assert.are.equal(case[2], err.argument)
+      assert.is_nil(tostring(err):find(TOKEN, 1, true))
+    end
+  end)
+
+  it("allows plain http to loopback, and elsewhere only when asked", function()
+    assert.is_table(proxyshard.new { token = "t", base_url = "http://127.0.0.1:8089",
+      transport = fake_transport.new() })
+    assert.is_table(proxyshard.new { token = "t", base_url = "http://localhost:1", transport = fake_transport.new() })
+    assert.is_table(proxyshard.new { token = "t", base_url = "http://api.example.com", allow_insecure = true,
+      transport = fake_transport.new() })
+  end)
+
+  it("never shows the token", function()
+    local client = client_with()
+    local text = tostring(client)
+    assert.matches("https://user%-api%.proxyshard%.com", text)
+    assert.is_nil(text:find(TOKEN, 1, true))
+    for k, v in pairs(client) do
+      assert.is_nil(tostring(k):find(TOKEN, 1, true))
+      if type(v) == "string" then assert.is_nil(v:find(TOKEN, 1, true)) end
+    end
+  end)
+end)
+
+describe("requests on the wire", function()
+  it("quote: GET with auth, accept, user agent and an encoded query", function()
+    local client, fake = client_with()
+    fake:json(QUOTE)
+    local quote = assert(client:order(12345):addon("p0f_slots"):quote(2))
+    local req = fake.requests[1]
+    assert.are.equal("GET", req.method)
+    assert.are.equal("https://user-api.proxyshard.com/user/api/orders/12345/addons/calculate"
+      .. "?addon_key=p0f_slots&add_qty=2", req.url)
+    assert.are.equal("Bearer " .. TOKEN, fake:header(1, "authorization"))
+    assert.are.equal("application/json", fake:header(1, "accept"))
+    local version = proxyshard._VERSION:gsub("%.", "%%.")
+    assert.matches("^proxyshard%-lua/" .. version .. " %(Lua 5%.4", fake:header(1, "user-agent"))
+    assert.is_nil(req.body)
+    assert.is_false(req.no_resend)
+    assert.are.equal(30, req.timeout)
+    assert.are.equal(10, req.connect_timeout)
+    -- the answer, exact
+    assert.are.equal(3, quote.current_qty)
+    assert.are.equal(2, quote.add_qty)
+    assert.are.equal(5, quote.new_qty)
+    assert.are.equal("integer", math.type(quote.new_qty))
+    assert.are.equal(30, quote.price_per_unit.cents)
+    assert.are.equal(60, quote.total.cents)
+    assert.are.equal("p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)", tostring(quote))
+  end)
+
+  it("keeps a base_url path prefix and custom timeouts", function()
+    local client, fake = client_with(nil, { base_url = "http://127.0.0.1:9/prefix/", timeout = 5, connect_timeout = 7 })
+    fake:json('{"success":true,"order":{"order_id":7}}')
+    assert(client:order("7"):fetch())
+    assert.are.equal("http://127.0.0.1:9/prefix/user/api/orders/7", fake.requests[1].url)
+    assert.are.equal(5, fake.requests[1].timeout)
+    assert.are.equal(5, fake.requests[1].connect_timeout) -- never above the total
+  end)
+
+  it("purchase: POST with an exact JSON body, Content-Type, Content-Length, no_resend", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"message":"Add-on purchased","addons_price_paid":150,'
+      .. '"addons":[{"addon_key":"p0f_slots","catalog_id":1,"qty":5,"price_per_unit":30,"pending":null}]}')
+    local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2))
+    local req = fake.requests[1]
+    assert.are.equal("POST", req.method)
+    assert.are.equal("https://user-api.proxyshard.com/user/api/orders/12345/addons/purchase", req.url)
+    assert.are.equal('{"add_qty":2,"addon_key":"p0f_slots"}', req.body)
+    assert.are.equal("application/json", fake:header(1, "content-type"))
+    assert.are.equal(tostring(#req.body), fake:header(1, "content-length"))
+    assert.is_true(req.no_resend)
+    assert.are.equal(150, receipt.addons_price_paid.cents)
+    assert.are.equal("Add-on purchased", receipt.message)
+    assert.are.equal(5, receipt:line().qty)
+    assert.is_nil(receipt:line().pending)
+    assert.are.equal("p0f_slots: 5 × $0.30", tostring(receipt:line()))
+  end)
+
+  it("schedule and cancel a downgrade", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"message":"Downgrade scheduled","addons":[{"addon_key":"p0f_slots","qty":5,'
+      .. '"price_per_unit":30,"pending":{"action":"downgrade","next_qty":1}}]}')
+    fake:json('{"success":true,"message":"Pending downgrade cleared","addons":[{"addon_key":"p0f_slots","qty":5,'
+      .. '"price_per_unit":30,"pending":null}]}')
+    local slots = client:order(12345):addon("p0f_slots")
+    local change = assert(slots:schedule_downgrade(1))
+    assert.are.equal('{"action":"downgrade","addon_key":"p0f_slots","next_qty":1}', fake.requests[1].body)
+    assert.matches("/addons/schedule$", fake.requests[1].url)
+    assert.are.equal(1, change:line().pending.next_qty)
+    assert.are.equal(1, change:line():next_qty())
+    assert.are.equal("p0f_slots: 5 × $0.30 (downgrade to 1 at renewal)", tostring(change:line()))
+    local cancel = assert(slots:cancel_downgrade())
+    assert.are.equal('{"addon_key":"p0f_slots"}', fake.requests[2].body)
+    assert.matches("/addons/schedule/cancel$", fake.requests[2].url)
+    assert.are.equal(5, cancel:line():next_qty())
+    assert.matches("pending downgrade cancelled", tostring(cancel))
+  end)
+
+  it("set_signatures: body items in order, returns the count", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"message":"ok","updated":2}')
+    local n = assert(client:order(12345):set_signatures {
+      { ip = "203.0.113.7", signature = "win11" }, { ip = "2001:db8::1", signature = "ios" } })
+    assert.are.equal(2, n)
+    assert.are.equal("integer", math.type(n))
+    assert.are.equal('{"items":[{"ip":"203.0.113.7","signature":"win11"},{"ip":"2001:db8::1","signature":"ios"}]}',
+      fake.requests[1].body)
+    assert.is_true(fake.requests[1].no_resend)
+  end)
+
+  it("fetch: order details with money, slots and add-on lines", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"order":{"order_id":12345,"product_name":"Datacenter Proxy","cycle_name":"monthly",'
+      .. '"quantity":5,"price_paid":1500,"addons_price_paid":90,"addons":[{"addon_key":"p0f_slots","catalog_id":1,'
+      .. '"qty":3,"price_per_unit":30,"pending":null}],"p0f_slots_available":3,"p0f_slots_used":1,'
+      .. '"p0f_slots_next":3,"status":"active","created_at":"2026-11-01T00:00:00Z","expires_at":null,'
+      .. '"promo_code":null,"auto_renewal":true,"tag":null}}')
+    local info = assert(client:order(12345):fetch())
+    assert.are.equal(12345, info.order_id)
+    assert.are.equal(1500, info.price_paid.cents)
+    assert.are.equal(90, info.addons_price_paid.cents)
+    assert.are.equal(3, info:addon_line("p0f_slots").qty)
+    assert.are.equal(2, info:p0f_slots_free())
+    assert.is_nil(info.expires_at)
+    assert.is_true(info.auto_renewal)
+    assert.are.equal("order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; "
+      .. "p0f slots 1/3 used, 3 next period", tostring(info))
+  end)
+end)
+
+describe("purchase with max_total", function()
+  it("quotes first and buys when the total is within the cap", function()
+    local client, fake = client_with()
+    fake:json(QUOTE)
+    fake:json('{"success":true,"message":"Add-on purchased","addons_price_paid":150}')
+    local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2, { max_total = 60 }))
+    assert.are.equal(2, #fake.requests)
+    assert.are.equal("GET", fake.requests[1].method)
+    assert.are.equal("POST", fake.requests[2].method)
+    assert.are.equal(60, receipt.quote.total.cents)
+    assert.matches("for %$0%.60", tostring(receipt))
+  end)
+
+  it("returns a budget error and sends no purchase above the cap", function()
+    local client, fake = client_with()
+    fake:json(QUOTE)
+    local money = require "proxyshard.money"
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { max_total = money.cents(59) })
+    assert.is_nil(receipt)
+    assert.are.equal("budget", err.kind)
+    assert.are.equal(60, err.quote.total.cents)
+    assert.are.equal(59, err.max_total.cents)
+    assert.matches("costs %$0%.60, above max_total %$0%.59: nothing was bought", err.message)
+    assert.are.equal(1, #fake.requests)
+  end)
+
+  it("refuses a quote without a total", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"add_qty":2,"price_per_unit":30}')
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { max_total = 100 })
+    assert.is_nil(receipt)
+    assert.are.equal("decode", err.kind)
+    assert.matches("add_total is missing", err.message)
+    assert.are.equal(1, #fake.requests)
+  end)
+end)
+
+describe("bad input sends nothing", function()
+  local client, fake = client_with()
+  local order = client:order(12345)
+  local slots = order:addon("p0f_slots")
+  local calls = {
+    { "order id 0", function() return client:order(0) end, "order_id" },
+    { "order id path", function() return client:order("12/../../x") end, "order_id" },
+    { "order id 2^53", function() return client:order(2^53) end, "order_id" },
+    { "addon key", function() return order:addon("P0F") end, "addon_key" },
+    { "quote 0", function() return slots:quote(0) end, "add_qty" },
+    { "quote fraction", function() return slots:quote(1.5) end, "add_qty" },
+    { "quote huge", function() return slots:quote(1e9) end, "add_qty" },
+    { "purchase negative", function() return slots:purchase(-2) end, "add_qty" },
+    { "purchase bad cap", function() return slots:purchase(2, { max_total = 1.5 }) end, "max_total" },
+    { "purchase negative cap", function() return slots:purchase(2, { max_total = -1 }) end, "max_total" },
+    { "purchase string cap", function() return slots:purchase(2, { max_total = "$1" }) end, "max_total" },
+    { "purchase bad opts", function() return slots:purchase(2, 60) end, "opts" },
+    { "downgrade 0", function() return slots:schedule_downgrade(0) end, "next_qty" },
+    { "signatures empty", function() return order:set_signatures {} end, "items" },
+    { "signatures bad ip", function() return order:set_signatures { { ip = "1.2.3.999", signature = "ios" } } end,
+      "items[1].ip" },
+    { "signatures bad os", function() return order:set_signatures { { ip = "1.2.3.4", signature = "win7" } } end,
+      "items[1].signature" },
+  }
+  for _, case in ipairs(calls) do
+    it(case[1] .. " → invalid_argument(" .. case[3] .. ")", function()
+      local value, err = case[2]()
+      assert.is_nil(value)
+      assert.are.equal("invalid_argument", err.kind)
+      assert.are.equal(case[3], err.argument)
+      assert.are.equal(0, #fake.requests)
+    end)
+  end
+end)
+
+describe("errors", function()
+  local function failing(answer)
+    local client, fake = client_with { answer }
+    local v, err = client:order(12345):addon("p0f_slots"):purchase(2)
+    assert.is_nil(v)
+    assert.are.equal(1, #fake.requests)
+    return err
+  end
+
+  local statuses = { [400] = "validation", [401] = "auth", [403] = "forbidden", [404] = "not_found",
+    [422] = "validation", [429] = "rate_limited", [500] = "server", [502] = "server", [503] = "server",
+    [405] = "api", [409] = "api", [302] = "api" }
+  for status, kind in pairs(statuses) do
+    it("maps HTTP " .. status .. " to " .. kind, function()
+      local err = failing { status = status, headers = { ["content-type"] = "application/json" },
+        body = '{"success":false,"message":"Not enough balance"}' }
+      assert.are.equal(kind, err.kind)
+      assert.are.equal(status, err.status)
+      assert.are.equal("POST", err.method)
+      assert.are.equal("/user/api/orders/12345/addons/purchase", err.path)
+      assert.are.equal("Not enough balance", err.message)
+      assert.are.equal("proxyshard " .. kind .. " error: Not enough balance (HTTP " .. status
+        .. ", POST /user/api/orders/12345/addons/purchase)", tostring(err))
+    end)
+  end
+
+  it("describes a 5xx with an HTML body without dumping it into the message", function()
+    local err = failing { status = 502, headers = { ["content-type"] = "text/html; charset=utf-8" },
+      body = "<html><body>Bad gateway</body></html>" }
+    assert.are.equal("server", err.kind)
+    assert.are.equal("HTTP 502 with a text/html body", err.message)
+    assert.are.equal("<html><body>Bad gateway</body></html>", err.body)
+  end)
+
+  it("turns a 200 that is not JSON into a decode error", function()
+    local err = failing { status = 200, headers = { ["content-type"] = "text/plain" }, body = "OK" }
+    assert.are.equal("decode", err.kind)
+    assert.are.equal(200, err.status)
+    assert.matches("not a JSON object %(text/plain", err.message)
+  end)
+
+  it("turns success:false in a 200 into an api error", function()
+    local err = failing { status = 200, body = '{"success":false,"message":"Order is not active"}' }
+    assert.are.equal("api", err.kind)
+    assert.are.equal("Order is not active", err.message)
+  end)
+
+  it("refuses a success answer without success", function()
+    local err = failing { status = 200, body = '{"message":"done"}' }
+    assert.are.equal("decode", err.kind)
+    assert.matches("field success is missing", err.message)
+  end)
+
+  it("refuses a float amount", function()
+    local err = failing { status = 200, body = '{"success":true,"addons_price_paid":1.5}' }
+    assert.are.equal("decode", err.kind)
+    assert.matches("field addons_price_paid: not integer cents", err.message)
+  end)
+
+  for _, tk in ipairs({ "timeout", "network", "tls" }) do
+    it("passes a transport " .. tk .. " through, with request_sent", function()
+      local err = failing { error = { kind = tk, message = "boom", request_sent = tk ~= "tls" } }
+      assert.are.equal(tk, err.kind)
+      assert.are.equal("boom", err.message)
+      assert.are.equal(tk ~= "tls", err.request_sent)
+      assert.is_nil(err.status)
+    end)
+  end
+
+  it("maps an oversized answer to decode", function()
+    local err = failing { error = { kind = "too_large", message = "answer above 1048576 bytes", request_sent = true } }
+    assert.are.equal("decode", err.kind)
+  end)
+
+  it("never puts the token in an error, even when the server echoes it", function()
+    local err = failing { status = 401, body = '{"success":false,"message":"bad token ' .. TOKEN .. '"}' }
+    assert.are.equal("auth", err.kind)
+    assert.are.equal("bad token [redacted]", err.message)
+    assert.is_nil(tostring(err):find(TOKEN, 1, true))
+    err = failing { status = 500, headers = { ["content-type"] = "text/plain" }, body = "Bearer " .. TOKEN }
+    assert.is_nil(err.body:find(TOKEN, 1, true))
+    err = failing { error = { kind = "network", message = "x " .. TOKEN .. " y " .. TOKEN, request_sent = true } }
+    assert.are.equal("x [redacted] y [redacted]", err.message)
+  end)
+end)

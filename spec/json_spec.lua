@@ -1,0 +1,80 @@
+local json = require "proxyshard.json"
+local convert = require "proxyshard.convert"
+
+describe("json", function()
+  it("turns null into nil, deeply", function()
+    local v = json.decode('{"a":null,"b":{"c":null,"d":1},"e":[{"f":null}]}')
+    assert.is_nil(v.a)
+    assert.is_nil(v.b.c)
+    assert.are.equal(1, v.b.d)
+    assert.is_nil(v.e[1].f)
+    assert.is_nil(next(v.e[1]))
+  end)
+
+  it("reports bad JSON as nil, message", function()
+    for _, text in ipairs({ "", "<html>", "{", '{"a":NaN}', "[1,]", ("["):rep(40) .. ("]"):rep(40) }) do
+      local v, err = json.decode(text)
+      assert.is_nil(v)
+      assert.is_string(err)
+    end
+  end)
+
+  it("encodes integers exactly, even beyond 10^14", function()
+    assert.are.equal('{"a":9007199254740991,"b":-5,"c":150}',
+      json.encode({ a = 9007199254740991, b = -5, c = 150.0 }))
+  end)
+
+  it("encodes sorted objects, arrays, strings and booleans", function()
+    assert.are.equal('{"items":[{"ip":"1.2.3.4","signature":"win11"}],"ok":true,"s":"a\\"b"}',
+      json.encode({ ok = true, s = 'a"b', items = json.array { { signature = "win11", ip = "1.2.3.4" } } }))
+    assert.are.equal("[]", json.encode(json.array()))
+    assert.are.equal("{}", json.encode({}))
+  end)
+
+  it("refuses to encode fractions or functions", function()
+    assert.has_error(function() json.encode({ a = 1.5 }) end)
+    assert.has_error(function() json.encode({ a = print }) end)
+  end)
+end)
+
+describe("convert", function()
+  local shape = { n = "count", i = "integer", m = "money", s = "string", b = "boolean",
+    lines = { list = { qty = "count" } }, required = { "n" } }
+
+  it("makes exact integers and money from float-decoded numbers", function()
+    local out = assert(convert.object(json.decode(
+      '{"n":3,"i":-2,"m":150,"s":"x","b":false,"lines":[{"qty":2}],"other":1}'), shape))
+    assert.are.equal("integer", math.type(out.n))
+    assert.are.equal(3, out.n)
+    assert.are.equal(-2, out.i)
+    assert.are.equal(150, out.m.cents)
+    assert.are.equal("integer", math.type(out.m.cents))
+    assert.are.equal("x", out.s)
+    assert.is_false(out.b)
+    assert.are.equal(2, out.lines[1].qty)
+    assert.is_nil(out.other)
+  end)
+
+  local bad = {
+    { '{"n":1.5}', "field n: not an integer" },
+    { '{"n":-1}', "field n: negative" },
+    { '{"n":1,"m":1.5}', "field m: not integer cents" },
+    { '{"n":1,"m":"150"}', "field m: not integer cents" },
+    { '{"n":1,"m":1e400}', "field m: not integer cents" },
+    { '{"n":1,"m":-0}', "field m: not integer cents: negative zero" },
+    { '{"n":1,"m":9007199254740993}', "field m: not integer cents: out of range" },
+    { '{"n":1,"s":5}', "field s: not a string" },
+    { '{"n":1,"b":"true"}', "field b: not a boolean" },
+    { '{"n":1,"lines":[{"qty":"2"}]}', "field lines%[1%]%.qty: not a number" },
+    { '{"n":1,"lines":{"qty":2}}', "field lines: not a list" },
+    { '{"i":1}', "field n is missing" },
+    { '[1,2]', "not a JSON object" },
+  }
+  for _, case in ipairs(bad) do
+    it("refuses " .. case[1], function()
+      local out, err = convert.object(json.decode(case[1]), shape)
+      assert.is_nil(out)
+      assert.matches(case[2], err)
+    end)
+  end
+end)

@@ -1,0 +1,312 @@
+-- End-to-end specs of bin/proxyshard-sandbox: a real process on an ephemeral
+-- port, driven with the curl command-line tool.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local cjson = require "cjson"
+
+local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."
+local BIN = ROOT .. "/bin/proxyshard-sandbox"
+local TOKEN = "sandbox-token"
+local ORDER = "/user/api/orders/"
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function run(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local ok, how, code = p:close()
+  return out, ok, how, code
+end
+
+-- Polls `pred` every 50 ms for at most `seconds`; every wait here is bounded.
+local function wait_for(pred, seconds)
+  for _ = 1, math.ceil(seconds / 0.05) do
+    local v = pred()
+    if v then return v end
+    os.execute("sleep 0.05")
+  end
+  return pred()
+end
+
+local started = {}
+
+-- Starts the sandbox in the background. A wrapper subshell records its pid
+-- and, once it exits, its exit status, so specs can check how it stopped.
+local function start(args, env)
+  local dir = run("mktemp -d"):match("[^\n]+")
+  local proc = { dir = dir }
+  local cmd = ("( %s %s --port 0 %s >%s/out 2>%s/err </dev/null & echo $! >%s/pid.tmp;"
+    .. " mv %s/pid.tmp %s/pid; wait $!; echo $? >%s/rc.tmp; mv %s/rc.tmp %s/rc )"
+    .. " >/dev/null 2>&1 </dev/null &"):format(
+    env or "env -u PROXYSHARD_SANDBOX_TOKEN", q(BIN), args or "",
+    dir, dir, dir, dir, dir, dir, dir, dir)
+  os.execute(cmd)
+  started[#started + 1] = proc
+  proc.pid = assert(wait_for(function()
+    local s = read_file(dir .. "/pid")
+    return s and s:match("^(%d+)\n")
+  end, 10), "sandbox did not start")
+  proc.out = assert(wait_for(function()
+    local s = read_file(dir .. "/out")
+    return s and s:find("\n") and s
+  end, 10), "sandbox printed no URL line: " .. tostring(read_file(dir .. "/err")))
+  proc.url = proc.out:match("listening on (http://%S+)")
+  return proc
+end
+
+-- Sends a signal and waits (bounded) for the exit status; kills hard if the
+-- process does not stop by itself.
+local function stop(proc, sig)
+  if not read_file(proc.dir .. "/rc") then
+    os.execute("kill -" .. (sig or "TERM") .. " " .. proc.pid .. " 2>/dev/null")
+  end
+  local rc = wait_for(function() return read_file(proc.dir .. "/rc") end, 5)
+  if not rc then
+    os.execute("kill -KILL " .. proc.pid .. " 2>/dev/null")
+    rc = wait_for(function() return read_file(proc.dir .. "/rc") end, 2)
+  end
+  return tonumber(rc and rc:match("%d+"))
+end
+
+local function cleanup()
+  for _, proc in ipairs(started) do
+    stop(proc, "KILL")
+    os.execute("rm -rf " .. q(proc.dir))
+  end
+  started = {}
+end
+
+-- curl: returns status, body (and stderr with -v).
+local function curl(base, method, path, opts)
+  opts = opts or {}
+  local args = { "curl -s -S --max-time 10 -X", method }
+  if opts.token ~= false then
+    args[#args + 1] = "-H " .. q("Authorization: Bearer " .. (opts.token or TOKEN))
+  end
+  if opts.body then
+    args[#args + 1] = "-H 'Content-Type: application/json' --data-binary " .. q(opts.body)
+  end
+  args[#args + 1] = "-w '\\n%{http_code} %{time_total}'"
+  args[#args + 1] = q(base .. path)
+  local out = run(table.concat(args, " ") .. " 2>&1")
+  local body, code, t = out:match("^(.*)\n(%d%d%d) ([%d.]+)$")
+  return tonumber(code), body, tonumber(t)
+end
+
+local function json(body)
+  return cjson.decode(body)
+end
+
+describe("proxyshard-sandbox server", function()
+  local proc, url
+
+  lazy_setup(function()
+    proc = start()
+    url = proc.url
+  end)
+
+  lazy_teardown(cleanup)
+
+  before_each(function()
+    assert.are.equal(200, (curl(url, "POST", "/_sandbox/reset", { token = false })))
+  end)
+
+  it("prints exactly one line with the URL and the token", function()
+    assert.truthy(proc.out:match(
+      "^proxyshard sandbox listening on http://127%.0%.0%.1:%d+ %(token: sandbox%-token%)\n$"))
+    local port = tonumber(url:match(":(%d+)$"))
+    assert.truthy(port > 0 and port ~= 8089)
+  end)
+
+  it("serves the API with the token and refuses it without", function()
+    local status, body = curl(url, "GET", "/user/api/me")
+    assert.are.equal(200, status)
+    assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 2,
+      wallet_balance = 10000 }, json(body))
+    status, body = curl(url, "GET", "/user/api/me", { token = false })
+    assert.are.equal(401, status)
+    assert.are.same({ success = false, message = "Unauthorized" }, json(body))
+    status = curl(url, "GET", "/user/api/me", { token = "wrong" })
+    assert.are.equal(401, status)
+  end)
+
+  it("keeps the connection alive between requests", function()
+    local cmd = ("curl -s -v --max-time 10 -H %s %s %s 2>&1"):format(
+      q("Authorization: Bearer " .. TOKEN), q(url .. "/user/api/me"), q(url .. ORDER .. "12345"))
+    local out = run(cmd)
+    assert.truthy(out:find("Re-using existing connection", 1, true))
+    assert.truthy(out:find("< content-length: 80", 1, true))
+    assert.truthy(out:find('"wallet_balance":10000', 1, true))
+    assert.truthy(out:find('"order_id":12345', 1, true))
+    local _, connects = ("\n" .. out):gsub("\n%* +Trying ", "")
+    assert.are.equal(1, connects)
+  end)
+
+  it("answers 404, 405 and 400 like the real server", function()
+    local status, body = curl(url, "GET", "/user/api/unknown")
+    assert.are.equal(404, status)
+    assert.are.same({ success = false, message = "Not found" }, json(body))
+    status = curl(url, "DELETE", "/user/api/me")
+    assert.are.equal(405, status)
+    status, body = curl(url, "GET", ORDER .. "99999")
+    assert.are.equal(404, status)
+    assert.are.equal("Order not found", json(body).message)
+    -- curl -X POST without data sends no Content-Length
+    status, body = curl(url, "POST", ORDER .. "12345/addons/purchase")
+    assert.are.equal(400, status)
+    assert.are.equal("no Content-Length specified", json(body).message)
+    status, body = curl(url, "POST", ORDER .. "12345/addons/purchase",
+      { body = '{"addon_key":"p0f_slots","add_qty":"2"}' })
+    assert.are.equal(400, status)
+    assert.truthy(json(body).message:find("add_qty", 1, true))
+  end)
+
+  it("buys add-ons and shows them in ledger, requests and state; reset restores", function()
+    local status, body = curl(url, "GET", ORDER .. "12345/addons/calculate?addon_key=p0f_slots&add_qty=2")
+    assert.are.equal(200, status)
+    assert.are.equal(60, json(body).add_total)
+    status, body = curl(url, "POST", ORDER .. "12345/addons/purchase",
+      { body = '{"addon_key":"p0f_slots","add_qty":2}' })
+    assert.are.equal(200, status)
+    assert.truthy(body:find('"addons_price_paid":150', 1, true))
+    assert.are.equal(5, json(body).addons[1].qty)
+
+    status, body = curl(url, "GET", "/_sandbox/ledger", { token = false })
+    assert.are.equal(200, status)
+    assert.are.same({ { seq = 1, order_id = 12345, addon_key = "p0f_slots", qty = 2,
+      amount_cents = 60, balance_after_cents = 9940, at = 1 } }, json(body).ledger)
+
+    status, body = curl(url, "GET", "/_sandbox/requests", { token = false })
+    assert.are.equal(200, status)
+    local log = json(body).requests
+    assert.are.equal(2, #log)
+    assert.are.equal("GET", log[1].method)
+    assert.are.equal("addon_key=p0f_slots&add_qty=2", log[1].query)
+    assert.are.equal("[redacted]", log[2].headers.authorization)
+    assert.are.equal('{"addon_key":"p0f_slots","add_qty":2}', log[2].body)
+    assert.falsy(body:find(TOKEN, 1, true))
+
+    status, body = curl(url, "GET", "/_sandbox/state", { token = false })
+    assert.are.equal(200, status)
+    assert.are.equal(9940, json(body).account.wallet_balance)
+
+    status = curl(url, "POST", "/_sandbox/reset", { token = false })
+    assert.are.equal(200, status)
+    status, body = curl(url, "GET", "/user/api/me")
+    assert.are.equal(200, status)
+    assert.are.equal(10000, json(body).wallet_balance)
+    status, body = curl(url, "GET", "/_sandbox/ledger", { token = false })
+    assert.are.equal(200, status)
+    assert.are.equal('{"ledger":[]}', body)
+  end)
+
+  it("sets signatures over HTTP", function()
+    local status, body = curl(url, "POST", ORDER .. "12345/signature/set",
+      { body = '{"items":[{"ip":"203.0.113.11","signature":"win11"}]}' })
+    assert.are.equal(200, status)
+    assert.are.same({ success = true, message = "Signatures updated", updated = 1 }, json(body))
+    status, body = curl(url, "GET", "/user/api/proxies/active?order_id=12345")
+    assert.are.equal(200, status)
+    assert.are.equal("win11", json(body).data[2].signature)
+  end)
+
+  it("injects a canned fault once, then handles normally", function()
+    local status, body = curl(url, "POST", "/_sandbox/faults", { token = false, body = cjson.encode {
+      method = "POST", path = ORDER .. "12345/addons/purchase", status = 503,
+      body = "<html>maintenance</html>", content_type = "text/html", times = 1 } })
+    assert.are.equal(200, status)
+    assert.are.equal(503, json(body).fault.status)
+    local purchase = { body = '{"addon_key":"p0f_slots","add_qty":1}' }
+    status, body = curl(url, "POST", ORDER .. "12345/addons/purchase", purchase)
+    assert.are.equal(503, status)
+    assert.are.equal("<html>maintenance</html>", body)
+    status, body = curl(url, "GET", "/user/api/me")
+    assert.are.equal(200, status)
+    assert.are.equal(10000, json(body).wallet_balance)
+    status = curl(url, "POST", ORDER .. "12345/addons/purchase", purchase)
+    assert.are.equal(200, status)
+
+    curl(url, "POST", "/_sandbox/faults", { token = false,
+      body = '{"path":"/user/api/me","status":500,"times":0}' })
+    assert.are.equal(500, (curl(url, "GET", "/user/api/me")))
+    assert.are.equal(500, (curl(url, "GET", "/user/api/me")))
+    assert.are.equal(200, (curl(url, "DELETE", "/_sandbox/faults", { token = false })))
+    assert.are.equal(200, (curl(url, "GET", "/user/api/me")))
+  end)
+
+  it("delays one request without blocking other connections", function()
+    curl(url, "POST", "/_sandbox/faults", { token = false,
+      body = '{"path":"/user/api/me","delay_ms":1500}' })
+    local slow = assert(io.popen(("curl -s --max-time 10 -H %s -w '\\n%%{http_code} %%{time_total}' %s"):format(
+      q("Authorization: Bearer " .. TOKEN), q(url .. "/user/api/me"))))
+    os.execute("sleep 0.3") -- let the slow request reach its sleep
+    local status, _, fast_time = curl(url, "GET", ORDER .. "12345")
+    assert.are.equal(200, status)
+    assert.truthy(fast_time < 1.0, "fast request took " .. tostring(fast_time))
+    local out = slow:read("a")
+    slow:close()
+    local body, code, slow_time = out:match("^(.*)\n(%d+) ([%d.]+)$")
+    assert.are.equal("200", code)
+    assert.are.equal(10000, json(body).wallet_balance)
+    assert.truthy(tonumber(slow_time) >= 1.4, "slow request took " .. tostring(slow_time))
+  end)
+end)
+
+describe("proxyshard-sandbox command", function()
+  lazy_teardown(cleanup)
+
+  it("takes the token from the environment and stops on SIGTERM with status 0", function()
+    local proc = start(nil, "PROXYSHARD_SANDBOX_TOKEN=env-token")
+    assert.truthy(proc.out:find("(token: env-token)", 1, true))
+    assert.are.equal(200, (curl(proc.url, "GET", "/user/api/me", { token = "env-token" })))
+    assert.are.equal(401, (curl(proc.url, "GET", "/user/api/me")))
+    assert.are.equal(0, stop(proc, "TERM"))
+    assert.truthy(read_file(proc.dir .. "/err"):find("proxyshard sandbox stopped\n", 1, true))
+    -- the port is closed afterwards: curl reports code 000
+    assert.are.equal(0, (curl(proc.url, "GET", "/user/api/me")))
+  end)
+
+  it("prefers --token over the environment and stops on SIGINT with status 0", function()
+    local proc = start("--token cli-token", "PROXYSHARD_SANDBOX_TOKEN=env-token")
+    assert.truthy(proc.out:find("(token: cli-token)", 1, true))
+    assert.are.equal(200, (curl(proc.url, "GET", "/user/api/me", { token = "cli-token" })))
+    assert.are.equal(0, stop(proc, "INT"))
+    assert.truthy(read_file(proc.dir .. "/err"):find("proxyshard sandbox stopped", 1, true))
+  end)
+
+  it("stops promptly on SIGTERM while a request is in flight", function()
+    local proc = start()
+    curl(proc.url, "POST", "/_sandbox/faults", { token = false,
+      body = '{"path":"/user/api/me","delay_ms":5000}' })
+    local slow = assert(io.popen(("curl -s --max-time 10 -w '%%{http_code}' %s 2>&1"):format(
+      q(proc.url .. "/user/api/me"))))
+    os.execute("sleep 0.3") -- the request is now parked in its delay
+    local t0 = os.time()
+    assert.are.equal(0, stop(proc, "TERM"))
+    assert.truthy(os.time() - t0 <= 2)
+    assert.are.equal("000", slow:read("a")) -- connection dropped, no answer
+    slow:close()
+  end)
+
+  it("prints help and exits 0", function()
+    local out, ok, how, code = run(q(BIN) .. " --help")
+    assert.truthy(out:find("Usage: proxyshard-sandbox", 1, true))
+    assert.truthy(out:find("--port", 1, true))
+    assert.are.same({ true, "exit", 0 }, { ok, how, code })
+  end)
+
+  it("rejects unknown options with status 2", function()
+    local _, ok, how, code = run(q(BIN) .. " --bogus 2>/dev/null")
+    assert.are.same({ nil, "exit", 2 }, { ok, how, code })
+  end)
+end)

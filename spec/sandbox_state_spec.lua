@@ -1,0 +1,601 @@
+-- In-process specs of proxyshard.sandbox.state (no sockets involved).
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local State = require "proxyshard.sandbox.state"
+local fixture = require "proxyshard.sandbox.fixture"
+local cjson = require "cjson"
+
+local TOKEN = "sandbox-token"
+
+local function auth(extra)
+  local h = { authorization = "Bearer " .. TOKEN }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return h
+end
+
+local function get(sb, path, query, headers)
+  return sb:handle { method = "GET", path = path, query = query, headers = headers or auth() }
+end
+
+-- POST with the headers a well-behaved client sends; `body` may be a Lua
+-- table (encoded) or a raw string.
+local function post(sb, path, body, headers)
+  if type(body) == "table" then body = State.encode(body) end
+  headers = headers or auth {
+    ["content-type"] = "application/json",
+    ["content-length"] = tostring(#(body or "")),
+  }
+  return sb:handle { method = "POST", path = path, body = body, headers = headers }
+end
+
+local function decode(res)
+  return cjson.decode(res.body)
+end
+
+-- Asserts an error answer and returns its message.
+local function err(res, status)
+  assert.are.equal(status, res.status)
+  assert.are.equal("application/json", res.headers["content-type"])
+  local body = decode(res)
+  assert.are.equal(false, body.success)
+  assert.are.equal("string", type(body.message))
+  return body.message
+end
+
+local ORDER = "/user/api/orders/"
+
+describe("sandbox state", function()
+  local sb
+  before_each(function()
+    sb = State.new { token = TOKEN }
+  end)
+
+  describe("fixture", function()
+    it("serves order 12345 as documented", function()
+      local res = get(sb, ORDER .. "12345")
+      assert.are.equal(200, res.status)
+      local body = decode(res)
+      assert.is_true(body.success)
+      local o = body.order
+      assert.are.equal(12345, o.order_id)
+      assert.are.equal("Datacenter Proxy", o.product_name)
+      assert.are.equal("monthly", o.cycle_name)
+      assert.are.equal("active", o.status)
+      assert.are.equal(5, o.quantity)
+      assert.are.equal(1500, o.price_paid)
+      assert.are.equal(90, o.addons_price_paid)
+      assert.are.equal(3, o.p0f_slots_available)
+      assert.are.equal(1, o.p0f_slots_used)
+      assert.are.equal(3, o.p0f_slots_next)
+      assert.are.equal(true, o.auto_renewal)
+      assert.are.equal("sandbox", o.tag)
+      assert.are.equal(cjson.null, o.promo_code)
+      assert.are.equal("2026-11-01T09:00:00Z", o.created_at)
+      assert.are.equal("2026-12-01T09:00:00Z", o.expires_at)
+      assert.are.same({ {
+        addon_key = "p0f_slots", catalog_id = 1, qty = 3, price_per_unit = 30, pending = cjson.null,
+      } }, o.addons)
+      -- integers print as integers, null as null
+      assert.truthy(res.body:find('"price_paid":1500,', 1, true))
+      assert.truthy(res.body:find('"pending":null', 1, true))
+      assert.falsy(res.body:find("%d%.0[,}]"))
+    end)
+
+    it("has an on-hold ISP order with IPv6 addresses and an order without add-ons", function()
+      local o = decode(get(sb, ORDER .. "12346")).order
+      assert.are.equal("ISP Proxy", o.product_name)
+      assert.are.equal("on-hold", o.status)
+      assert.are.equal(1, o.p0f_slots_available)
+      assert.are.equal(60, o.addons[1].price_per_unit)
+      local proxies = decode(get(sb, "/user/api/proxies/active", "order_id=12346")).data
+      assert.are.same({ "2001:db8::10", "2001:db8::11" }, { proxies[1].ip, proxies[2].ip })
+
+      local res = get(sb, ORDER .. "12347")
+      o = decode(res).order
+      assert.truthy(res.body:find('"addons":[]', 1, true))
+      assert.are.equal(0, o.p0f_slots_available)
+      assert.are.equal(0, o.p0f_slots_used)
+      assert.are.equal(0, o.p0f_slots_next)
+      assert.are.equal(cjson.null, o.tag)
+    end)
+
+    it("answers /me without a success field", function()
+      local res = get(sb, "/user/api/me")
+      assert.are.equal(200, res.status)
+      assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 2,
+        wallet_balance = 10000 }, decode(res))
+    end)
+
+    it("lists the active proxies with signatures and the order tag", function()
+      local body = decode(get(sb, "/user/api/proxies/active", "order_id=12345"))
+      assert.is_true(body.success)
+      assert.are.equal("sandbox", body.order_tag)
+      assert.are.equal(5, #body.data)
+      local first = body.data[1]
+      assert.are.equal("203.0.113.10", first.ip)
+      assert.are.equal("linux", first.signature)
+      assert.are.equal("active", first.status)
+      assert.are.equal("2026-12-01T09:00:00Z", first["until"])
+      assert.are.equal("number", type(first.http_port))
+      assert.are.equal("number", type(first.socks_port))
+      assert.are.equal("string", type(first.username))
+      assert.are.equal("string", type(first.password))
+      assert.are.equal(cjson.null, body.data[2].signature)
+      assert.are.equal("203.0.113.14", body.data[5].ip)
+    end)
+
+    it("validates order_id of the active proxy list", function()
+      assert.truthy(err(get(sb, "/user/api/proxies/active"), 400):find("order_id", 1, true))
+      assert.truthy(err(get(sb, "/user/api/proxies/active", "order_id=x"), 400)
+        :find("order_id", 1, true))
+      assert.are.equal("Order not found", err(get(sb, "/user/api/proxies/active", "order_id=1"), 404))
+    end)
+
+    it("keeps instances independent of each other and of the fixture module", function()
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      assert.are.equal(9970, decode(get(sb, "/user/api/me")).wallet_balance)
+      assert.are.equal(10000, fixture.account.wallet_balance)
+      assert.are.equal(10000, decode(get(State.new(), "/user/api/me")).wallet_balance)
+    end)
+
+    it("accepts a custom fixture and token", function()
+      local sb2 = State.new {
+        token = "t2",
+        fixture = { account = { email = "x@y.test", wallet_balance = 5 }, orders = {} },
+      }
+      local res = sb2:handle { method = "GET", path = "/user/api/me",
+        headers = { Authorization = "Bearer t2" } }
+      assert.are.same({ email = "x@y.test", active_orders = 0, wallet_balance = 5 }, decode(res))
+      assert.are.equal(401, get(sb2, "/user/api/me").status)
+    end)
+  end)
+
+  describe("auth and routing", function()
+    it("needs the exact bearer token on /user/api/*", function()
+      local paths = { "/user/api/me", ORDER .. "12345", "/user/api/nothing-here" }
+      for _, p in ipairs(paths) do
+        assert.are.equal("Unauthorized", err(get(sb, p, nil, {}), 401))
+        assert.are.equal("Unauthorized", err(get(sb, p, nil, { authorization = "Bearer nope" }), 401))
+        assert.are.equal("Unauthorized",
+          err(get(sb, p, nil, { authorization = "bearer " .. TOKEN }), 401))
+        assert.are.equal("Unauthorized", err(get(sb, p, nil, { authorization = TOKEN }), 401))
+      end
+    end)
+
+    it("answers 404 for unknown paths and 405 for a wrong method", function()
+      assert.are.equal("Not found", err(get(sb, "/user/api/nothing"), 404))
+      assert.are.equal("Not found", err(get(sb, "/elsewhere"), 404))
+      assert.are.equal("Not found", err(get(sb, ORDER .. "12345/"), 404))
+      local res = post(sb, "/user/api/me", {})
+      assert.are.equal("Method not allowed", err(res, 405))
+      assert.are.equal("GET", res.headers.allow)
+      res = get(sb, ORDER .. "12345/addons/purchase")
+      err(res, 405)
+      assert.are.equal("POST", res.headers.allow)
+    end)
+
+    it("answers 404 Order not found for unknown or malformed ids", function()
+      for _, id in ipairs { "99999", "0", "-1", "abc", "12345.0", "1e3", "99999999999999999999" } do
+        assert.are.equal("Order not found", err(get(sb, ORDER .. id), 404), id)
+        assert.are.equal("Order not found",
+          err(post(sb, ORDER .. id .. "/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 }), 404))
+      end
+    end)
+
+    it("splits a query string left in the path", function()
+      local res = sb:handle { method = "GET", path = "/user/api/proxies/active?order_id=12347",
+        headers = auth() }
+      assert.are.equal(200, res.status)
+      assert.are.equal(2, #decode(res).data)
+    end)
+  end)
+
+  describe("POST bodies", function()
+    local path = ORDER .. "12345/addons/purchase"
+    local body = '{"addon_key":"p0f_slots","add_qty":1}'
+
+    it("needs a Content-Length header", function()
+      local res = post(sb, path, nil, auth { ["content-type"] = "application/json" })
+      assert.are.equal("no Content-Length specified", err(res, 400))
+    end)
+
+    it("needs content-type application/json", function()
+      local res = post(sb, path, body, auth { ["content-length"] = "38" })
+      assert.are.equal("Content type error", err(res, 400))
+      res = post(sb, path, body, auth { ["content-length"] = "38", ["content-type"] = "text/plain" })
+      assert.are.equal("Content type error", err(res, 400))
+      res = post(sb, path, body, auth {
+        ["content-length"] = "38", ["content-type"] = "Application/JSON; charset=utf-8" })
+      assert.are.equal(200, res.status)
+    end)
+
+    it("needs a JSON object", function()
+      for _, raw in ipairs { "", "[]", "[1]", "42", '"x"', "{", "{'a':1}", '{"add_qty":NaN}' } do
+        local msg = err(post(sb, path, raw), 400)
+        assert.truthy(msg:find("^Json deserialize error: "), raw)
+      end
+    end)
+
+    it("rejects non-integer numbers, strings and booleans for integer fields", function()
+      for _, v in ipairs { "2.5", '"2"', "true", "null", "[]", "1e400" } do
+        local msg = err(post(sb, path, '{"addon_key":"p0f_slots","add_qty":' .. v .. "}"), 400)
+        assert.truthy(msg:find("^Json deserialize error: "), v)
+        assert.truthy(msg:find("add_qty", 1, true), v)
+      end
+      local msg = err(post(sb, path, '{"add_qty":1}'), 400)
+      assert.are.equal("Json deserialize error: missing field `addon_key`", msg)
+      msg = err(post(sb, path, '{"addon_key":5,"add_qty":1}'), 400)
+      assert.truthy(msg:find("addon_key", 1, true))
+      assert.are.equal(10000, decode(get(sb, "/user/api/me")).wallet_balance)
+    end)
+
+    it("accepts integral numbers however JSON writes them", function()
+      assert.are.equal(200, post(sb, path, '{"addon_key":"p0f_slots","add_qty":2.0}').status)
+      assert.are.equal(200, post(sb, path, '{"addon_key":"p0f_slots","add_qty":1e0}').status)
+      assert.are.equal(10000 - 90, decode(get(sb, "/user/api/me")).wallet_balance)
+    end)
+  end)
+
+  describe("addons/calculate", function()
+    local path = ORDER .. "12345/addons/calculate"
+
+    it("previews the price", function()
+      local res = get(sb, path, "addon_key=p0f_slots&add_qty=2")
+      assert.are.equal(200, res.status)
+      assert.are.same({ success = true, addon_key = "p0f_slots", catalog_id = 1, price_per_unit = 30,
+        current_qty = 3, add_qty = 2, new_qty = 5, add_total = 60 }, decode(res))
+      assert.truthy(res.body:find('"add_total":60', 1, true))
+    end)
+
+    it("percent-decodes the query", function()
+      local res = get(sb, path, "addon%5Fkey=p0f%5fslots&add_qty=%32")
+      assert.are.equal(200, res.status)
+      assert.are.equal(2, decode(res).add_qty)
+    end)
+
+    it("prices an order without the add-on from the catalog", function()
+      local body = decode(get(sb, ORDER .. "12347/addons/calculate", "addon_key=p0f_slots&add_qty=4"))
+      assert.are.same({ success = true, addon_key = "p0f_slots", catalog_id = 1, price_per_unit = 30,
+        current_qty = 0, add_qty = 4, new_qty = 4, add_total = 120 }, body)
+    end)
+
+    it("validates addon_key, add_qty and the order", function()
+      assert.truthy(err(get(sb, path, "add_qty=2"), 400):find("addon_key", 1, true))
+      assert.are.equal("Unknown addon_key", err(get(sb, path, "addon_key=gold&add_qty=2"), 400))
+      assert.truthy(err(get(sb, path, "addon_key=p0f_slots"), 400):find("add_qty", 1, true))
+      for _, q in ipairs { "2.5", "abc", "", "1e2" } do
+        assert.truthy(err(get(sb, path, "addon_key=p0f_slots&add_qty=" .. q), 400)
+          :find("add_qty", 1, true), q)
+      end
+      assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=0").status)
+      assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=-3").status)
+      assert.are.equal("add_qty too large", err(get(sb, path, "addon_key=p0f_slots&add_qty=1001"), 400))
+      assert.are.equal(30000, decode(get(sb, path, "addon_key=p0f_slots&add_qty=1000")).add_total)
+      assert.are.equal("Order is not active",
+        err(get(sb, ORDER .. "12346/addons/calculate", "addon_key=p0f_slots&add_qty=1"), 400))
+    end)
+  end)
+
+  describe("addons/purchase", function()
+    local path = ORDER .. "12345/addons/purchase"
+
+    it("charges the wallet, adds units and records the charge", function()
+      local res = post(sb, path, { addon_key = "p0f_slots", add_qty = 2 })
+      assert.are.equal(200, res.status)
+      local body = decode(res)
+      assert.are.equal(true, body.success)
+      assert.are.equal("Add-on purchased", body.message)
+      assert.are.equal(150, body.addons_price_paid)
+      assert.truthy(res.body:find('"addons_price_paid":150,', 1, true))
+      assert.are.same({ { addon_key = "p0f_slots", catalog_id = 1, qty = 5, price_per_unit = 30,
+        pending = cjson.null } }, body.addons)
+      assert.are.equal(9940, decode(get(sb, "/user/api/me")).wallet_balance)
+      local o = decode(get(sb, ORDER .. "12345")).order
+      assert.are.equal(5, o.p0f_slots_available)
+      assert.are.equal(150, o.addons_price_paid)
+
+      post(sb, path, { addon_key = "p0f_slots", add_qty = 1 })
+      assert.are.same({
+        { seq = 1, order_id = 12345, addon_key = "p0f_slots", qty = 2, amount_cents = 60,
+          balance_after_cents = 9940, at = 1 },
+        { seq = 2, order_id = 12345, addon_key = "p0f_slots", qty = 1, amount_cents = 30,
+          balance_after_cents = 9910, at = 2 },
+      }, sb:ledger())
+    end)
+
+    it("creates the add-on line on an order that has none", function()
+      local body = decode(post(sb, ORDER .. "12347/addons/purchase", { addon_key = "p0f_slots", add_qty = 2 }))
+      assert.are.equal(60, body.addons_price_paid)
+      assert.are.same({ { addon_key = "p0f_slots", catalog_id = 1, qty = 2, price_per_unit = 30,
+        pending = cjson.null } }, body.addons)
+    end)
+
+    it("refuses when the wallet is short and changes nothing", function()
+      local before = sb:snapshot()
+      local res = post(sb, path, { addon_key = "p0f_slots", add_qty = 334 }) -- 10020 cents
+      assert.are.equal("Insufficient balance", err(res, 400))
+      local after = sb:snapshot()
+      assert.are.same(before.account, after.account)
+      assert.are.same(before.orders, after.orders)
+      assert.are.same({}, sb:ledger())
+      -- exactly the balance is fine
+      res = post(sb, path, { addon_key = "p0f_slots", add_qty = 333 }) -- 9990 cents
+      assert.are.equal(200, res.status)
+      assert.are.equal(10, decode(get(sb, "/user/api/me")).wallet_balance)
+    end)
+
+    it("validates like calculate", function()
+      assert.are.equal("Unknown addon_key", err(post(sb, path, { addon_key = "x", add_qty = 1 }), 400))
+      assert.are.equal(400, post(sb, path, { addon_key = "p0f_slots", add_qty = 0 }).status)
+      assert.are.equal("add_qty too large", err(post(sb, path, { addon_key = "p0f_slots", add_qty = 1001 }), 400))
+      assert.are.equal("Order is not active",
+        err(post(sb, ORDER .. "12346/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 }), 400))
+      assert.are.same({}, sb:ledger())
+    end)
+  end)
+
+  describe("addons/schedule and schedule/cancel", function()
+    local schedule = ORDER .. "12345/addons/schedule"
+    local cancel = ORDER .. "12345/addons/schedule/cancel"
+
+    it("stores a pending downgrade and clears it", function()
+      local res = post(sb, schedule, { addon_key = "p0f_slots", action = "downgrade", next_qty = 1 })
+      assert.are.equal(200, res.status)
+      local body = decode(res)
+      assert.are.equal("Downgrade scheduled", body.message)
+      assert.are.same({ action = "downgrade", next_qty = 1 }, body.addons[1].pending)
+      local o = decode(get(sb, ORDER .. "12345")).order
+      assert.are.equal(1, o.p0f_slots_next)
+      assert.are.equal(3, o.p0f_slots_available)
+
+      res = post(sb, cancel, { addon_key = "p0f_slots" })
+      assert.are.equal(200, res.status)
+      body = decode(res)
+      assert.are.equal("Pending downgrade cleared", body.message)
+      assert.are.equal(cjson.null, body.addons[1].pending)
+      assert.are.equal(3, decode(get(sb, ORDER .. "12345")).order.p0f_slots_next)
+      assert.are.equal("No pending change", err(post(sb, cancel, { addon_key = "p0f_slots" }), 400))
+    end)
+
+    it("validates action, next_qty and the order", function()
+      local function try(id, b) return post(sb, ORDER .. id .. "/addons/schedule", b) end
+      assert.are.equal(400, try(12345, { addon_key = "p0f_slots", action = "cancel", next_qty = 1 }).status)
+      assert.are.equal("next_qty must be less than current qty",
+        err(try(12345, { addon_key = "p0f_slots", action = "downgrade", next_qty = 3 }), 400))
+      assert.are.equal(400, try(12345, { addon_key = "p0f_slots", action = "downgrade", next_qty = 0 }).status)
+      assert.truthy(err(try(12345, { addon_key = "p0f_slots", action = "downgrade", next_qty = 1.5 }), 400)
+        :find("next_qty", 1, true))
+      assert.truthy(err(try(12345, { addon_key = "p0f_slots", next_qty = 1 }), 400):find("action", 1, true))
+      assert.are.equal("Unknown addon_key",
+        err(try(12345, { addon_key = "x", action = "downgrade", next_qty = 1 }), 400))
+      assert.are.equal("Order is not active",
+        err(try(12346, { addon_key = "p0f_slots", action = "downgrade", next_qty = 1 }), 400))
+      assert.are.equal("p0f_slots add-on is not active",
+        err(try(12347, { addon_key = "p0f_slots", action = "downgrade", next_qty = 1 }), 400))
+      assert.are.equal(cjson.null, decode(get(sb, ORDER .. "12345")).order.addons[1].pending)
+    end)
+  end)
+
+  describe("signature/set", function()
+    local path = ORDER .. "12345/signature/set"
+    local function items(...)
+      local out = State.array()
+      local args = { ... }
+      for i = 1, #args, 2 do out[#out + 1] = { ip = args[i], signature = args[i + 1] } end
+      return { items = out }
+    end
+    local function signatures(id)
+      local out = {}
+      for _, p in ipairs(decode(get(sb, "/user/api/proxies/active", "order_id=" .. id)).data) do
+        out[p.ip] = p.signature ~= cjson.null and p.signature or nil
+      end
+      return out
+    end
+
+    it("signs new IPs using slots, re-signs without using any", function()
+      local res = post(sb, path, items("203.0.113.11", "win11", "203.0.113.10", "macos"))
+      assert.are.same({ success = true, message = "Signatures updated", updated = 2 }, decode(res))
+      assert.are.same({ ["203.0.113.10"] = "macos", ["203.0.113.11"] = "win11" }, signatures(12345))
+      assert.are.equal(2, decode(get(sb, ORDER .. "12345")).order.p0f_slots_used)
+      -- re-signing both: no new slot
+      res = post(sb, path, items("203.0.113.11", "android", "203.0.113.10", "linux"))
+      assert.are.equal(2, decode(res).updated)
+      assert.are.equal(2, decode(get(sb, ORDER .. "12345")).order.p0f_slots_used)
+    end)
+
+    it("counts the same IP once", function()
+      local res = post(sb, path, items("203.0.113.12", "ios", "203.0.113.12", "win10", "203.0.113.13", "ios"))
+      assert.are.equal(2, decode(res).updated)
+      assert.are.equal("win10", signatures(12345)["203.0.113.12"])
+      assert.are.equal(3, decode(get(sb, ORDER .. "12345")).order.p0f_slots_used)
+    end)
+
+    it("is all-or-nothing when slots run out", function()
+      local before = sb:snapshot()
+      local res = post(sb, path, items("203.0.113.11", "ios", "203.0.113.12", "ios", "203.0.113.13", "ios"))
+      assert.are.equal("Not enough p0f slots: need 3, free 2", err(res, 400))
+      assert.are.same(before.orders, sb:snapshot().orders)
+      -- a slot taken for good: after a downgrade is scheduled, slots stay used
+      post(sb, path, items("203.0.113.11", "ios", "203.0.113.12", "ios"))
+      res = post(sb, path, items("203.0.113.14", "ios", "203.0.113.10", "win10"))
+      assert.are.equal("Not enough p0f slots: need 1, free 0", err(res, 400))
+      assert.are.equal("linux", signatures(12345)["203.0.113.10"])
+    end)
+
+    it("validates items, IPs and signature values", function()
+      assert.are.equal("IP 1.2.3.4 does not belong to order",
+        err(post(sb, path, items("203.0.113.11", "ios", "1.2.3.4", "ios")), 400))
+      assert.are.equal("IP 198.51.100.20 does not belong to order",
+        err(post(sb, path, items("198.51.100.20", "ios")), 400))
+      assert.truthy(err(post(sb, path, items("203.0.113.11", "win7")), 400):find("win7", 1, true))
+      assert.are.equal(400, post(sb, path, '{"items":[]}').status)
+      assert.are.equal(400, post(sb, path, '{"items":{"ip":"203.0.113.11"}}').status)
+      assert.are.equal(400, post(sb, path, '{"items":"203.0.113.11"}').status)
+      assert.are.equal(400, post(sb, path, '{"items":[{"ip":"203.0.113.11"}]}').status)
+      assert.are.equal(400, post(sb, path, '{"items":[{"ip":7,"signature":"ios"}]}').status)
+      assert.are.equal(400, post(sb, path, '{}').status)
+      assert.are.same({ ["203.0.113.10"] = "linux" }, signatures(12345))
+    end)
+
+    it("needs an active p0f_slots line, which a purchase creates", function()
+      local p = ORDER .. "12347/signature/set"
+      assert.are.equal("p0f_slots add-on is not active", err(post(sb, p, items("198.51.100.20", "ios")), 400))
+      post(sb, ORDER .. "12347/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      assert.are.equal(1, decode(post(sb, p, items("198.51.100.20", "ios"))).updated)
+      assert.are.equal("Not enough p0f slots: need 1, free 0",
+        err(post(sb, p, items("198.51.100.21", "ios")), 400))
+    end)
+
+    it("works on the IPv6 order", function()
+      local p = ORDER .. "12346/signature/set"
+      assert.are.equal(1, decode(post(sb, p, items("2001:db8::11", "win11"))).updated)
+      assert.are.equal("win11", signatures(12346)["2001:db8::11"])
+    end)
+  end)
+
+  describe("request log, ledger, snapshot, reset", function()
+    it("logs API requests with the token redacted, but not control requests", function()
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      get(sb, "/user/api/proxies/active", "order_id=12345")
+      sb:handle { method = "GET", path = "/_sandbox/ledger" }
+      local log = sb:requests()
+      assert.are.equal(2, #log)
+      assert.are.equal("POST", log[1].method)
+      assert.are.equal(ORDER .. "12345/addons/purchase", log[1].path)
+      assert.are.equal('{"add_qty":1,"addon_key":"p0f_slots"}', log[1].body)
+      assert.are.equal("[redacted]", log[1].headers.authorization)
+      assert.are.equal("application/json", log[1].headers["content-type"])
+      assert.are.equal("order_id=12345", log[2].query)
+      log[1].method = "changed"
+      assert.are.equal("POST", sb:requests()[1].method)
+    end)
+
+    it("gives copies of the ledger and the state", function()
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      local ledger = sb:ledger()
+      ledger[1].amount_cents = 0
+      assert.are.equal(30, sb:ledger()[1].amount_cents)
+      local snap = sb:snapshot()
+      assert.are.equal(9970, snap.account.wallet_balance)
+      snap.account.wallet_balance = 1
+      assert.are.equal(9970, sb:snapshot().account.wallet_balance)
+      assert.are.equal(3, #snap.orders)
+    end)
+
+    it("resets everything through the control endpoint", function()
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      sb:handle { method = "POST", path = "/_sandbox/faults", body = '{"path":"/user/api/me","status":500}' }
+      local res = sb:handle { method = "POST", path = "/_sandbox/reset" }
+      assert.are.equal(200, res.status)
+      assert.are.same({}, sb:ledger())
+      assert.are.same({}, sb:requests())
+      assert.are.same({}, sb:snapshot().faults)
+      local me = get(sb, "/user/api/me")
+      assert.are.equal(200, me.status)
+      assert.are.equal(10000, decode(me).wallet_balance)
+      local o = decode(get(sb, ORDER .. "12345")).order
+      assert.are.equal(3, o.p0f_slots_available)
+      assert.are.equal(90, o.addons_price_paid)
+    end)
+
+    it("serves ledger, requests and state as JSON", function()
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 2 })
+      local res = sb:handle { method = "GET", path = "/_sandbox/ledger" }
+      assert.are.equal(200, res.status)
+      assert.are.equal(60, decode(res).ledger[1].amount_cents)
+      res = sb:handle { method = "GET", path = "/_sandbox/requests" }
+      assert.are.equal("[redacted]", decode(res).requests[1].headers.authorization)
+      res = sb:handle { method = "GET", path = "/_sandbox/state" }
+      local st = decode(res)
+      assert.are.equal(9940, st.account.wallet_balance)
+      assert.are.equal(12347, st.orders[3].order_id)
+      assert.truthy(res.body:find('"faults":[]', 1, true))
+      assert.are.equal(404, sb:handle { method = "GET", path = "/_sandbox/nothing" }.status)
+      assert.are.equal(405, sb:handle { method = "GET", path = "/_sandbox/reset" }.status)
+      res = sb:handle { method = "GET", path = "/_sandbox/ledger" }
+      assert.truthy(res.body ~= nil)
+      assert.are.equal(1, #sb:requests())
+    end)
+  end)
+
+  describe("fault injection", function()
+    local function add_fault(spec)
+      local res = sb:handle { method = "POST", path = "/_sandbox/faults", body = State.encode(spec),
+        headers = { ["content-type"] = "application/json" } }
+      return res, decode(res)
+    end
+    local purchase = ORDER .. "12345/addons/purchase"
+
+    it("answers with the canned response instead of handling, `times` times", function()
+      local res = add_fault { method = "post", path = purchase, status = 503,
+        body = "<html>down</html>", content_type = "text/html", times = 2 }
+      assert.are.equal(200, res.status)
+      for _ = 1, 2 do
+        res = post(sb, purchase, { addon_key = "p0f_slots", add_qty = 1 })
+        assert.are.equal(503, res.status)
+        assert.are.equal("text/html", res.headers["content-type"])
+        assert.are.equal("<html>down</html>", res.body)
+        assert.is_nil(res.delay)
+      end
+      assert.are.equal(10000, decode(get(sb, "/user/api/me")).wallet_balance)
+      assert.are.same({}, sb:ledger())
+      assert.are.equal(200, post(sb, purchase, { addon_key = "p0f_slots", add_qty = 1 }).status)
+      -- faulted requests are still logged
+      assert.are.equal(4, #sb:requests())
+    end)
+
+    it("matches method and path (without the query)", function()
+      add_fault { method = "GET", path = "/user/api/proxies/active", status = 502 }
+      assert.are.equal(405, post(sb, "/user/api/proxies/active", {}).status)
+      local res = get(sb, "/user/api/proxies/active", "order_id=12345")
+      assert.are.equal(502, res.status)
+      assert.are.equal("application/json", res.headers["content-type"])
+      assert.are.equal(false, decode(res).success)
+      assert.are.equal(200, get(sb, "/user/api/proxies/active", "order_id=12345").status)
+    end)
+
+    it("delays without a status and then handles normally", function()
+      add_fault { path = "/user/api/me", delay_ms = 250 }
+      local res = get(sb, "/user/api/me")
+      assert.are.equal(200, res.status)
+      assert.are.equal(0.25, res.delay)
+      assert.is_nil(get(sb, "/user/api/me").delay)
+    end)
+
+    it("repeats forever with times = 0 until cleared", function()
+      add_fault { path = "/user/api/me", status = 429, times = 0 }
+      for _ = 1, 5 do assert.are.equal(429, get(sb, "/user/api/me").status) end
+      local res = sb:handle { method = "GET", path = "/_sandbox/faults" }
+      assert.are.equal(5, decode(res).faults[1].hits)
+      res = sb:handle { method = "DELETE", path = "/_sandbox/faults" }
+      assert.are.equal(200, res.status)
+      assert.are.equal(200, get(sb, "/user/api/me").status)
+    end)
+
+    it("rejects malformed rules", function()
+      for _, spec in ipairs {
+        { status = 500 },                      -- no path
+        { path = "user/api/me", status = 500 },
+        { path = "/x", status = 99 },
+        { path = "/x", status = 500.5 },
+        { path = "/x", times = -1 },
+        { path = "/x", delay_ms = "10" },
+        { path = "/x", method = 1 },
+      } do
+        local res = add_fault(spec)
+        assert.are.equal(400, res.status, State.encode(spec))
+        assert.are.equal(false, decode(res).success)
+      end
+      assert.are.equal(400, sb:handle { method = "POST", path = "/_sandbox/faults", body = "[]" }.status)
+      assert.are.equal(200, get(sb, "/user/api/me").status)
+    end)
+  end)
+
+  describe("JSON encoding", function()
+    it("writes integral floats as integers and keeps empty arrays", function()
+      assert.are.equal('{"a":150,"b":2.5,"c":[],"d":null,"e":"a/b\\"\\n"}',
+        State.encode { a = 150.0, b = 2.5, c = State.array(), d = cjson.null, e = 'a/b"\n' })
+      assert.are.equal("[1,2,3]", State.encode { 1, 2, 3 })
+    end)
+  end)
+end)
