@@ -15,6 +15,7 @@ packages=(
   lua-http                              # the sandbox's HTTP server
   luarocks                              # packaging check
   lua-busted lua-check lua-socket curl  # tests and lint
+  lua-sec openssl                       # TLS specs
 )
 # shellcheck disable=SC2206
 packages+=(${PROXYSHARD_EXTRA_PACKAGES:-})

@@ -468,11 +468,9 @@ describe("proxyshard.core session", function()
   end)
 end)
 
--- TLS against the same server with --tls and a throw-away self-signed cert.
-local tls_ok = have("openssl version") and pcall(require, "ssl")
-local describe_tls = tls_ok and describe or pending
-
-describe_tls("proxyshard.core session over TLS", function()
+-- TLS against the same server with --tls and a throw-away self-signed cert
+-- (openssl and lua-sec are test dependencies, installed by scripts/setup.sh).
+describe("proxyshard.core session over TLS", function()
   local srv, base, cert, key
 
   lazy_setup(function()
