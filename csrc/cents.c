@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "session.h"
+#include "core.h"
 
 /* Cents argument: a Lua integer or an integral float within range; raises
  * otherwise (a programmer error). -0.0 is read as 0. */

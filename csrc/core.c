@@ -4,7 +4,7 @@
  */
 #include <curl/curl.h>
 
-#include "session.h"
+#include "core.h"
 
 /* Registry key of the userdata whose __gc undoes curl_global_init. */
 #define PS_GLOBAL_KEY "proxyshard.core.curl_global"

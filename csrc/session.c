@@ -19,7 +19,7 @@
 
 #include <curl/curl.h>
 
-#include "session.h"
+#include "core.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L

@@ -1,8 +1,9 @@
 /*
- * session.h - internal interface between core.c, session.c and cents.c.
+ * core.h - the internal interface of proxyshard.core: what core.c,
+ * session.c and cents.c share.
  */
-#ifndef PROXYSHARD_SESSION_H
-#define PROXYSHARD_SESSION_H
+#ifndef PROXYSHARD_CORE_H
+#define PROXYSHARD_CORE_H
 
 #include "compat.h"
 
@@ -22,4 +23,4 @@ int ps_cents_mul(lua_State *L);
 int ps_cents_check(lua_State *L);
 int ps_cents_format(lua_State *L);
 
-#endif /* PROXYSHARD_SESSION_H */
+#endif /* PROXYSHARD_CORE_H */
