@@ -31,6 +31,12 @@ describe("json", function()
     assert.are.equal("{}", json.encode({}))
   end)
 
+  it("writes integral floats as integers, json.null as null, and escapes control characters", function()
+    assert.are.equal('{"a":150,"c":[],"d":null,"e":"a/b\\"\\n\\u0001"}',
+      json.encode { a = 150.0, c = json.array(), d = json.null, e = 'a/b"\n\1' })
+    assert.are.equal("[1,2,3]", json.encode { 1, 2, 3 })
+  end)
+
   it("refuses to encode fractions or functions", function()
     assert.has_error(function() json.encode({ a = 1.5 }) end)
     assert.has_error(function() json.encode({ a = print }) end)

@@ -1,6 +1,5 @@
 -- End-to-end specs of bin/proxyshard-sandbox: a real process on an ephemeral
 -- port, driven with the curl command-line tool.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 
 local cjson = require "cjson"
 

@@ -1,9 +1,9 @@
 --- JSON for request and response bodies, over lua-cjson.
 -- Decoding uses a private cjson instance (so the user's global cjson
 -- settings are neither used nor changed) and turns `null` into nil.
--- Encoding is our own, for the small bodies we send: lua-cjson prints
--- numbers with %.14g, which loses digits above 10^14, and cannot tell an
--- empty array from an empty object.
+-- Encoding is our own, for the bodies we send and the sandbox's answers:
+-- Debian's lua-cjson prints numbers with %.14g, which loses digits above
+-- 10^14, and writes an empty array as {}.
 local cjson = require "cjson.safe"
 local integer = require "proxyshard.integer"
 
@@ -16,6 +16,8 @@ local getmetatable = getmetatable
 local sort = table.sort
 local concat = table.concat
 local format = string.format
+local gsub = string.gsub
+local byte = string.byte
 local error = error
 
 local M = {}
@@ -55,6 +57,9 @@ function M.array(t)
   return setmetatable(t or {}, array_mt)
 end
 
+--- Encodes as JSON null (the same value cjson decodes null to).
+M.null = null
+
 local encode_value
 
 local function encode_number(v)
@@ -65,12 +70,31 @@ local function encode_number(v)
   return format("%d", i)
 end
 
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function escape_char(c)
+  return ESCAPES[c] or format("\\u%04x", byte(c))
+end
+
+-- Our own escaping: cjson writes every "/" as "\/", valid but noisy in paths.
+local function encode_string(s)
+  return '"' .. gsub(s, '[%c"\\]', escape_char) .. '"'
+end
+
+local function is_array(t)
+  if getmetatable(t) == array_mt then return true end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n > 0 and n == #t
+end
+
 local function encode_table(t, out)
-  if getmetatable(t) == array_mt or (t[1] ~= nil) then
+  if is_array(t) then
     out[#out + 1] = "["
-    for i, v in ipairs(t) do
+    for i = 1, #t do
       if i > 1 then out[#out + 1] = "," end
-      encode_value(v, out)
+      encode_value(t[i], out)
     end
     out[#out + 1] = "]"
     return
@@ -86,7 +110,7 @@ local function encode_table(t, out)
   out[#out + 1] = "{"
   for i, k in ipairs(keys) do
     if i > 1 then out[#out + 1] = "," end
-    out[#out + 1] = cjson.encode(k)
+    out[#out + 1] = encode_string(k)
     out[#out + 1] = ":"
     encode_value(t[k], out)
   end
@@ -96,11 +120,13 @@ end
 function encode_value(v, out)
   local tv = type(v)
   if tv == "string" then
-    out[#out + 1] = cjson.encode(v)
+    out[#out + 1] = encode_string(v)
   elseif tv == "number" then
     out[#out + 1] = encode_number(v)
   elseif tv == "boolean" then
     out[#out + 1] = v and "true" or "false"
+  elseif v == null then
+    out[#out + 1] = "null"
   elseif tv == "table" then
     encode_table(v, out)
   else
@@ -108,8 +134,10 @@ function encode_value(v, out)
   end
 end
 
---- Encode a request body: strings, exact integers, booleans, arrays and
--- objects. Raises on anything else (the client builds every body itself).
+--- Encode strings, exact integers, booleans, json.null, arrays (sequences
+-- or json.array) and objects (string keys, written sorted). Raises on
+-- anything else, fractions included: every number this library and its
+-- sandbox write is an integer.
 function M.encode(value)
   local out = {}
   encode_value(value, out)

@@ -20,9 +20,10 @@ local default_fixture = require "proxyshard.sandbox.fixture"
 
 -- Own decoder instance: the module-level settings of cjson are shared by
 -- every user of the library in the process, so don't touch them.
-local json = require("cjson.safe").new()
+local decoder = require("cjson.safe").new()
 -- The real API (serde_json) refuses NaN, Infinity and hex numbers.
-json.decode_invalid_numbers(false)
+decoder.decode_invalid_numbers(false)
+local json = require "proxyshard.json"
 
 local NULL = cjson.null
 
@@ -40,13 +41,10 @@ local DC_ISP = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
 ---------------------------------------------------------------------------
 -- Tables and JSON
 
--- Marks tables that must be written as JSON arrays even when empty: Debian's
--- lua-cjson 2.1.0 has no empty_array, and writes `{}` for an empty table.
-local ARRAY = { __name = "proxyshard.sandbox.array" }
-
-local function array(t)
-  return setmetatable(t or {}, ARRAY)
-end
+-- Answers are written by proxyshard.json: exact integers, sorted keys, and
+-- json.array for lists that must stay arrays when empty.
+local encode = json.encode
+local array = json.array
 
 local function deep_copy(v)
   if type(v) ~= "table" then return v end
@@ -54,64 +52,6 @@ local function deep_copy(v)
   for k, x in pairs(v) do out[k] = deep_copy(x) end
   return setmetatable(out, getmetatable(v))
 end
-
-local encode
-
-local function encode_number(n)
-  local i = math.tointeger(n)
-  -- Integers (also integral floats such as 150.0 from the decoder) must
-  -- print without ".0" or an exponent.
-  if i then return string.format("%d", i) end
-  if n ~= n or n == math.huge or n == -math.huge then return "null" end
-  return string.format("%.14g", n)
-end
-
-local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
-local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
-end
-
-local function is_sequence(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n > 0 and n == #t
-end
-
-local function key_order(a, b)
-  return tostring(a) < tostring(b)
-end
-
--- Small encoder instead of cjson.encode: Debian's lua-cjson 2.1.0 writes an
--- empty table as `{}` (no empty_array), escapes every "/" as "\/" (ugly in
--- paths), and gives object keys in random order. Here arrays stay arrays when
--- empty and keys come out sorted, so output is stable for specs and diffs.
-encode = function(v)
-  local t = type(v)
-  if v == nil or v == NULL then return "null" end
-  if t == "boolean" then return tostring(v) end
-  if t == "number" then return encode_number(v) end
-  if t == "string" then return encode_string(v) end
-  if t ~= "table" then error("cannot encode a " .. t .. " as JSON") end
-  local parts = {}
-  if getmetatable(v) == ARRAY or is_sequence(v) then
-    for i = 1, #v do parts[i] = encode(v[i]) end
-    return "[" .. table.concat(parts, ",") .. "]"
-  end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, key_order)
-  for i, k in ipairs(keys) do
-    parts[i] = encode_string(tostring(k)) .. ":" .. encode(v[k])
-  end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
-State.encode = encode
-State.array = array
 
 ---------------------------------------------------------------------------
 -- Responses and rejections
@@ -181,10 +121,10 @@ local function json_body(req)
   local body = req.body or ""
   -- Only the text tells `{}` from `[]` apart: cjson gives a table for both.
   if not body:match("^%s*{") then
-    local _, err = json.decode(body)
+    local _, err = decoder.decode(body)
     bad("Json deserialize error: " .. (err or "expected a JSON object"))
   end
-  local value, err = json.decode(body)
+  local value, err = decoder.decode(body)
   if type(value) ~= "table" then bad("Json deserialize error: " .. tostring(err)) end
   return value
 end
@@ -664,7 +604,7 @@ function control.faults_list(self)
 end
 
 function control.faults_add(self, req)
-  local body, err = json.decode(req.body or "")
+  local body, err = decoder.decode(req.body or "")
   if type(body) ~= "table" or not (req.body or ""):match("^%s*{") then
     bad("Json deserialize error: " .. (err or "expected a JSON object"))
   end
