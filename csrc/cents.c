@@ -1,14 +1,13 @@
 /*
- * cents.c - exact integer-cents arithmetic for proxyshard.core.
+ * cents.c - core.cents_*: the integer-cents primitives on plain Lua
+ * numbers, over the checked maths of money_math.c.
  *
  * Every value is limited to +/-(2^53 - 1) so it is exact both as a Lua 5.4
  * integer and as a LuaJIT double. Lua 5.4 integer arithmetic wraps silently,
- * so the sums and products are computed here with overflow checks.
+ * so the sums and products are checked in C.
  */
-#include <inttypes.h>
-#include <stdio.h>
-
 #include "core.h"
+#include "money_math.h"
 
 /* Cents argument: a Lua integer or an integral float within range; raises
  * otherwise (a programmer error). -0.0 is read as 0. */
@@ -29,11 +28,10 @@ static int64_t check_cents(lua_State *L, int arg)
     return v;
 }
 
-/* Checked results: __builtin_*_overflow catches int64 wrap-around, the range
- * test then enforces the 2^53 limit. */
-static int push_result(lua_State *L, const char *op, int overflow, int64_t r)
+/* Raise when the maths refused (the result would leave the range). */
+static int push_result(lua_State *L, const char *op, ps_money_status st, int64_t r)
 {
-    if (overflow || r < -PS_MAX_CENTS || r > PS_MAX_CENTS)
+    if (st != PS_MONEY_OK)
         return luaL_error(L, "%s: result out of range (|cents| > 2^53-1)", op);
     ps_pushcents(L, r);
     return 1;
@@ -41,23 +39,26 @@ static int push_result(lua_State *L, const char *op, int overflow, int64_t r)
 
 int ps_cents_add(lua_State *L)
 {
-    int64_t a = check_cents(L, 1), b = check_cents(L, 2), r;
-    int ovf = __builtin_add_overflow(a, b, &r);
-    return push_result(L, "cents_add", ovf, r);
+    int64_t a = check_cents(L, 1), b = check_cents(L, 2), r = 0;
+    ps_money_status st = ps_money_add(a, b, &r);
+
+    return push_result(L, "cents_add", st, r);
 }
 
 int ps_cents_sub(lua_State *L)
 {
-    int64_t a = check_cents(L, 1), b = check_cents(L, 2), r;
-    int ovf = __builtin_sub_overflow(a, b, &r);
-    return push_result(L, "cents_sub", ovf, r);
+    int64_t a = check_cents(L, 1), b = check_cents(L, 2), r = 0;
+    ps_money_status st = ps_money_sub(a, b, &r);
+
+    return push_result(L, "cents_sub", st, r);
 }
 
 int ps_cents_mul(lua_State *L)
 {
-    int64_t a = check_cents(L, 1), n = check_cents(L, 2), r;
-    int ovf = __builtin_mul_overflow(a, n, &r);
-    return push_result(L, "cents_mul", ovf, r);
+    int64_t a = check_cents(L, 1), n = check_cents(L, 2), r = 0;
+    ps_money_status st = ps_money_mul(a, n, &r);
+
+    return push_result(L, "cents_mul", st, r);
 }
 
 /* Validation for data (e.g. decoded JSON): never raises, returns nil, msg. */
@@ -85,13 +86,10 @@ int ps_cents_check(lua_State *L)
 
 int ps_cents_format(lua_State *L)
 {
-    int64_t c = check_cents(L, 1);
-    /* |c| <= 2^53-1, so negating cannot overflow. */
-    int64_t a = c < 0 ? -c : c;
-    char buf[32];
+    static const ps_money_style plain = { "", ".", "", 0 };
+    char buf[PS_MONEY_TEXT_MAX];
+    size_t len = ps_money_format(check_cents(L, 1), &plain, buf);
 
-    snprintf(buf, sizeof buf, "%s%" PRId64 ".%02" PRId64, c < 0 ? "-" : "",
-             a / 100, a % 100);
-    lua_pushstring(L, buf);
+    lua_pushlstring(L, buf, len);
     return 1;
 }

@@ -45,6 +45,21 @@ static inline void ps_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 }
 #define luaL_setfuncs(L, l, nup) ps_setfuncs((L), (l), (nup))
 #define luaL_newlib(L, l) (lua_newtable(L), luaL_setfuncs((L), (l), 0))
+
+/* The userdata at idx when its metatable is tname's, else NULL. */
+static inline void *ps_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    luaL_getmetatable(L, tname);
+    if (!lua_rawequal(L, -1, -2))
+        p = NULL;
+    lua_pop(L, 2);
+    return p;
+}
+#define luaL_testudata(L, idx, tname) ps_testudata((L), (idx), (tname))
 #endif /* !luaL_newlib */
 
 #define lua_rawlen(L, i) lua_objlen((L), (i))

@@ -80,5 +80,7 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
     lua_setfield(L, -2, "MAX_CENTS");
     lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");
     lua_setfield(L, -2, "curl_version");
+    ps_money_open(L);
+    lua_setfield(L, -2, "money");
     return 1;
 }

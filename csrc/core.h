@@ -8,6 +8,7 @@
 #include "compat.h"
 
 #define PS_SESSION_MT "proxyshard.core.session"
+#define PS_MONEY_MT "proxyshard.money"
 
 /* core.c: the only exported symbol */
 PS_EXPORT int luaopen_proxyshard_core(lua_State *L);
@@ -15,6 +16,9 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L);
 /* session.c */
 void ps_session_init_metatable(lua_State *L); /* creates PS_SESSION_MT */
 int ps_session_new(lua_State *L);             /* core.session(opts) */
+
+/* money.c: pushes the core.money table (creates PS_MONEY_MT) */
+void ps_money_open(lua_State *L);
 
 /* cents.c */
 int ps_cents_add(lua_State *L);
