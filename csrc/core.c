@@ -16,6 +16,7 @@ static const luaL_Reg core_funcs[] = {
     { "cents_mul", ps_cents_mul },
     { "cents_check", ps_cents_check },
     { "cents_format", ps_cents_format },
+    { "sleep", ps_sleep },
     { NULL, NULL }
 };
 

@@ -5,11 +5,14 @@ local fake_transport = require "support.fake_transport"
 
 local TOKEN = "tok_S3cr3t-value"
 
+-- A client over the fake transport; its sleeps are recorded, not slept.
 local function client_with(answers, opts)
   local fake = fake_transport.new(answers)
   opts = opts or {}
   opts.token = opts.token or TOKEN
   opts.transport = fake
+  fake.sleeps = {}
+  opts.sleep = opts.sleep or function(s) fake.sleeps[#fake.sleeps + 1] = s end
   return proxyshard.new(opts), fake
 end
 
@@ -263,11 +266,26 @@ describe("errors", function()
   end
 
   it("describes a 5xx with an HTML body without dumping it into the message", function()
-    local err = failing { status = 502, headers = { ["content-type"] = "text/html; charset=utf-8" },
-      body = "<html><body>Bad gateway</body></html>" }
+    local client, fake = client_with { { status = 502, headers = { ["content-type"] = "text/html; charset=utf-8" },
+      body = "<html><body>Bad gateway</body></html>" } }
+    local v, err = client:order(12345):addon("p0f_slots"):quote(2, { max_retries = 0 })
+    assert.is_nil(v)
+    assert.are.equal(1, #fake.requests)
     assert.are.equal("server", err.kind)
     assert.are.equal("HTTP 502 with a text/html body", err.message)
     assert.are.equal("<html><body>Bad gateway</body></html>", err.body)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("makes a purchase answered by a gateway's HTML 5xx an unknown outcome", function()
+    local err = failing { status = 502, headers = { ["content-type"] = "text/html" },
+      body = "<html>Bad gateway</html>" }
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.are.equal("server", err.cause)
+    assert.are.equal(502, err.status)
+    assert.matches("^HTTP 502 with a text/html body; the request may have been carried out", err.message)
+    assert.are.same({ method = "POST", path = "/user/api/orders/12345/addons/purchase",
+      body = '{"add_qty":2,"addon_key":"p0f_slots"}' }, err.attempted)
   end)
 
   it("turns a 200 that is not JSON into a decode error", function()
@@ -295,19 +313,34 @@ describe("errors", function()
     assert.matches("field addons_price_paid: not integer cents", err.message)
   end)
 
-  for _, tk in ipairs({ "timeout", "network", "tls" }) do
-    it("passes a transport " .. tk .. " through, with request_sent", function()
-      local err = failing { error = { kind = tk, message = "boom", request_sent = tk ~= "tls" } }
-      assert.are.equal(tk, err.kind)
-      assert.are.equal("boom", err.message)
-      assert.are.equal(tk ~= "tls", err.request_sent)
+  for _, tk in ipairs({ "timeout", "network" }) do
+    it("makes a purchase's transport " .. tk .. " after sending an unknown outcome, never resent", function()
+      local err = failing { error = { kind = tk, message = "boom", request_sent = true } }
+      assert.are.equal("unknown_outcome", err.kind)
+      assert.are.equal(tk, err.cause)
+      assert.is_true(err.request_sent)
+      assert.are.equal(1, err.attempts)
       assert.is_nil(err.status)
     end)
   end
 
-  it("maps an oversized answer to decode", function()
-    local err = failing { error = { kind = "too_large", message = "answer above 1048576 bytes", request_sent = true } }
+  it("passes a TLS failure through, not retried", function()
+    local err = failing { error = { kind = "tls", message = "certificate verify failed", request_sent = false } }
+    assert.are.equal("tls", err.kind)
+    assert.is_false(err.request_sent)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("maps an oversized answer to decode for a GET and to an unknown outcome for a purchase", function()
+    local client, fake = client_with { { error = { kind = "too_large", message = "answer above 1048576 bytes",
+      request_sent = true } } }
+    local v, err = client:order(12345):fetch { max_retries = 0 }
+    assert.is_nil(v)
+    assert.are.equal(1, #fake.requests)
     assert.are.equal("decode", err.kind)
+    err = failing { error = { kind = "too_large", message = "answer above 1048576 bytes", request_sent = true } }
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.are.equal("decode", err.cause)
   end)
 
   it("never puts the token in an error, even when the server echoes it", function()
@@ -318,6 +351,6 @@ describe("errors", function()
     err = failing { status = 500, headers = { ["content-type"] = "text/plain" }, body = "Bearer " .. TOKEN }
     assert.is_nil(err.body:find(TOKEN, 1, true))
     err = failing { error = { kind = "network", message = "x " .. TOKEN .. " y " .. TOKEN, request_sent = true } }
-    assert.are.equal("x [redacted] y [redacted]", err.message)
+    assert.matches("^x %[redacted%] y %[redacted%];", err.message)
   end)
 end)

@@ -193,15 +193,26 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal(404, err.status)
   end)
 
-  it("maps a 5xx with an HTML body to server, and charges nothing", function()
-    sb:fault { method = "POST", path = "/user/api/orders/12345/addons/purchase", status = 502,
+  it("maps a GET's 5xx with an HTML body to server", function()
+    sb:fault { method = "GET", path = "/user/api/orders/12345", status = 502,
       content_type = "text/html", body = "<html><body><h1>502 Bad Gateway</h1></body></html>" }
-    local receipt, err = slots():purchase(1)
-    assert.is_nil(receipt)
+    local info, err = order():fetch { max_retries = 0 }
+    assert.is_nil(info)
     assert.are.equal("server", err.kind)
     assert.are.equal(502, err.status)
     assert.are.equal("HTTP 502 with a text/html body", err.message)
     assert.matches("<h1>502 Bad Gateway</h1>", err.body)
+  end)
+
+  it("makes a purchase's HTML 5xx an unknown outcome, sent once", function()
+    sb:fault { method = "POST", path = "/user/api/orders/12345/addons/purchase", status = 502,
+      content_type = "text/html", body = "<html><body><h1>502 Bad Gateway</h1></body></html>" }
+    local receipt, err = slots():purchase(1)
+    assert.is_nil(receipt)
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.are.equal("server", err.cause)
+    assert.are.equal(502, err.status)
+    assert.are.equal(1, #sb:requests())
     assert.are.equal(0, #sb:ledger())
   end)
 
@@ -228,12 +239,17 @@ describe("against the sandbox over HTTP", function()
     local impatient = proxyshard.new { token = TOKEN, base_url = sb.url, timeout = 0.5 }
     sb:fault { method = "GET", path = "/user/api/orders/12345", delay_ms = 3000 }
     local t0 = os.time()
-    local info, err = assert(impatient:order(12345)):fetch()
-    impatient:close()
+    local info, err = assert(impatient:order(12345)):fetch { max_retries = 0 }
     assert.is_nil(info)
     assert.are.equal("timeout", err.kind)
     assert.is_true(err.request_sent)
+    assert.are.equal(1, err.attempts)
     assert.is_true(os.time() - t0 <= 2)
+    -- the same GET with the default retries gets through on the second try
+    sb:fault { method = "GET", path = "/user/api/orders/12345", delay_ms = 3000 }
+    info = assert(impatient:order(12345)):fetch()
+    impatient:close()
+    assert.are.equal(12345, info.order_id)
   end)
 
   it("reports a refused connection as network, not sent", function()
@@ -247,6 +263,7 @@ describe("against the sandbox over HTTP", function()
     assert.is_nil(info)
     assert.are.equal("network", err.kind)
     assert.is_false(err.request_sent)
+    assert.are.equal(3, err.attempts) -- never sent, so retried, even though nobody answers
     assert.matches("onnect", err.message)
   end)
 

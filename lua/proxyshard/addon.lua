@@ -8,10 +8,12 @@ local integer = require "proxyshard.integer"
 local quote_model = require "proxyshard.model.quote"
 local receipt_model = require "proxyshard.model.receipt"
 local schedule_change = require "proxyshard.model.schedule_change"
+local reconcile = require "proxyshard.reconcile"
 
 local setmetatable = setmetatable
 local tostring = tostring
 local type = type
+local pairs = pairs
 local format = string.format
 
 local M = {}
@@ -27,15 +29,15 @@ function M.new(order, key)
 end
 
 --- GET …/addons/calculate: the price of `add_qty` more units. Nothing is bought.
-function Addon:quote(add_qty)
+function Addon:quote(add_qty, opts)
   local qty, err = validate.quantity(add_qty, "add_qty")
   if not qty then return nil, err end
   local r
-  r, err = self.order.client:call {
+  r, err = self.order.client:call({
     method = "GET", path = self.order:path("/addons/calculate"),
     query = { { "addon_key", self.key }, { "add_qty", qty } },
     shape = shapes.quote_response,
-  }
+  }, opts)
   if not r then return nil, err end
   return quote_model.new(self.order.id, self.key, r)
 end
@@ -48,20 +50,49 @@ local function check_cap(cap)
     .. tostring(cap))
 end
 
+--- The add-on's line as the order shows it now: { qty, addons_price_paid,
+-- addons } (qty 0 when the order has no such line).
+function Addon:current()
+  local info, err = self.order:fetch()
+  if not info then return nil, err end
+  local line = info:addon_line(self.key)
+  return { qty = line and line.qty or 0, addons_price_paid = info.addons_price_paid, addons = info.addons }
+end
+
+--- Send the purchase request once (no quote, no reconciliation).
+function Addon:send_purchase(qty, opts)
+  return self.order.client:call({
+    method = "POST", path = self.order:path("/addons/purchase"), mutates = true,
+    body = { addon_key = self.key, add_qty = qty }, shape = shapes.purchase_response,
+  }, opts)
+end
+
+local PURCHASE_OPTIONS = { max_total = true, reconcile = true, max_retries = true, base_delay = true,
+  max_delay = true, max_retry_after = true }
+
 --- POST …/addons/purchase: buy `add_qty` units now; the wallet is charged.
 -- opts.max_total (cents or money): quote first, and buy only when the
--- quoted total is at most the cap; otherwise return a `budget` error and
--- buy nothing. The price can still change between quote and purchase if
--- the account's prices change in that instant; the API offers no way to
--- pin it.
+--   quoted total is at most the cap; otherwise return a `budget` error and
+--   buy nothing. The price could still change in the instant between quote
+--   and purchase; the API offers no way to pin it.
+-- opts.reconcile (boolean): when the outcome is unknown (the request may
+--   have been carried out but no answer came back), re-read the order to
+--   find out, and try again at most once, only when nothing was bought.
+--   See proxyshard.reconcile for what it can and cannot tell.
 function Addon:purchase(add_qty, opts)
   local qty, err = validate.quantity(add_qty, "add_qty")
   if not qty then return nil, err end
   if opts ~= nil and type(opts) ~= "table" then
-    return nil, errors.invalid("opts", "must be a table { max_total = ... }")
+    return nil, errors.invalid("opts", "must be a table { max_total = ..., reconcile = ... }")
+  end
+  opts = opts or {}
+  for name in pairs(opts) do
+    if not PURCHASE_OPTIONS[name] then
+      return nil, errors.invalid("opts", "has an unknown option " .. tostring(name))
+    end
   end
   local cap, quote
-  if opts and opts.max_total ~= nil then
+  if opts.max_total ~= nil then
     cap, err = check_cap(opts.max_total)
     if not cap then return nil, err end
     quote, err = self:quote(qty)
@@ -74,13 +105,17 @@ function Addon:purchase(add_qty, opts)
         self.key, qty, tostring(quote.total), tostring(cap)), { quote = quote, max_total = cap })
     end
   end
+  local before
+  if opts.reconcile then
+    -- what "nothing was bought" looks like, read before spending
+    before, err = self:current()
+    if not before then return nil, err end
+  end
   local r
-  r, err = self.order.client:call {
-    method = "POST", path = self.order:path("/addons/purchase"), mutates = true,
-    body = { addon_key = self.key, add_qty = qty }, shape = shapes.purchase_response,
-  }
-  if not r then return nil, err end
-  return receipt_model.new(self.order.id, self.key, qty, r, quote)
+  r, err = self:send_purchase(qty, opts)
+  if r then return receipt_model.new(self.order.id, self.key, qty, r, quote) end
+  if err.kind ~= "unknown_outcome" or not opts.reconcile then return nil, err end
+  return reconcile.purchase(self, qty, before, err, quote, opts)
 end
 
 --- POST …/addons/schedule: lower the quantity to `next_qty` at the next

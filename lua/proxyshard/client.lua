@@ -3,7 +3,8 @@
 local errors = require "proxyshard.errors"
 local json = require "proxyshard.json"
 local url = require "proxyshard.url"
-local convert = require "proxyshard.convert"
+local response = require "proxyshard.response"
+local retry = require "proxyshard.retry"
 local version = require "proxyshard.version"
 local shapes = require "proxyshard.shapes"
 local account = require "proxyshard.model.account"
@@ -12,6 +13,8 @@ local type = type
 local error = error
 local tostring = tostring
 local setmetatable = setmetatable
+local ipairs = ipairs
+local pcall = pcall
 local format = string.format
 local find = string.find
 local sub = string.sub
@@ -66,6 +69,18 @@ local function check_base_url(s, allow_insecure)
   return base
 end
 
+local function check_function(opts, name)
+  local fn = opts[name]
+  if fn ~= nil and type(fn) ~= "function" then bad_option(name, "must be a function") end
+  return fn
+end
+
+-- The wait between retries: libcurl's world is blocking anyway; under
+-- nginx the caller passes ngx.sleep.
+local function sleep(seconds)
+  require("proxyshard.core").sleep(seconds)
+end
+
 --- Create a client. See proxyshard.new for the options.
 function M.new(opts)
   if type(opts) ~= "table" then
@@ -117,50 +132,51 @@ function M.new(opts)
     timeout = timeout,
     connect_timeout = connect_timeout,
     transport = transport,
+    retry = retry.policy(opts),
+    sleep = check_function(opts, "sleep") or sleep,
+    random = check_function(opts, "random") or math.random,
+    now = check_function(opts, "now") or os.time,
+    hooks = { on_request = check_function(opts, "on_request"), on_response = check_function(opts, "on_response") },
     user_agent = format("proxyshard-lua/%s (%s%s)", version, _VERSION,
       below and ("; " .. below) or ""),
   }
   return setmetatable(self, Client)
 end
 
-local STATUS_KINDS = {
-  [400] = "validation", [401] = "auth", [403] = "forbidden", [404] = "not_found",
-  [422] = "validation", [429] = "rate_limited",
-}
+local REDACTED_AUTH = "Authorization: Bearer [redacted]"
 
-local function kind_for_status(status)
-  if STATUS_KINDS[status] then return STATUS_KINDS[status] end
-  if status >= 500 and status <= 599 then return "server" end
-  return "api"
+-- Call a user hook with a copy of what it may see; a hook that raises must
+-- not break a purchase half-way, so its error is dropped.
+function Client:notify(hook, event)
+  local fn = self.hooks[hook]
+  if fn then pcall(fn, event) end
 end
 
-local function snippet(text)
-  if #text > 200 then return sub(text, 1, 200) .. "…" end
-  return text
-end
-
--- An error for an HTTP answer that is not a success.
-function Client:status_error(call, res)
-  local decoded = json.decode(res.body)
-  local message
-  if type(decoded) == "table" and type(decoded.message) == "string" and decoded.message ~= "" then
-    message = self.redact(decoded.message)
-  else
-    local ctype = res.headers and res.headers["content-type"]
-    message = format("HTTP %d%s", res.status,
-      ctype and (" with a " .. ctype:match("^[^;]*") .. " body") or "")
+local function public_headers(headers)
+  local out = {}
+  for i, line in ipairs(headers) do
+    out[i] = line:find("^[Aa]uthorization:") and REDACTED_AUTH or line
   end
-  return errors.new(kind_for_status(res.status), message, {
-    status = res.status, method = call.method, path = call.path,
-    body = res.body ~= "" and self.redact(snippet(res.body)) or nil,
-  })
+  return out
 end
 
---- Perform one API call.
+--- Perform one API call, retrying what is safe to retry.
 -- call = { method, path, query = { {name, value}, ... }, body = table,
 --          shape = proxyshard.shapes entry, mutates = bool }
--- Returns the answer converted by `shape`, or `nil, err`.
-function Client:call(call)
+-- opts (per call, optional) = { max_retries = n, ... } (see proxyshard.retry)
+-- Returns the answer converted by `shape`, or `nil, err`; err.attempts
+-- says how many requests were sent.
+function Client:call(call, opts)
+  local policy = self.retry
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      return nil, errors.invalid("opts", "must be a table, e.g. { max_retries = 0 }")
+    end
+    local ok, p = pcall(retry.policy, opts, self.retry)
+    if not ok then return nil, p end
+    policy = p
+  end
+
   local target = self.base_url .. call.path
   if call.query and #call.query > 0 then target = target .. "?" .. url.query(call.query) end
   local headers = {
@@ -168,55 +184,42 @@ function Client:call(call)
     "Accept: application/json",
     "User-Agent: " .. self.user_agent,
   }
-  local body
   if call.method ~= "GET" and call.method ~= "DELETE" then
     -- the API (actix-web) rejects a body-less POST without Content-Length,
     -- so every POST/PATCH carries a JSON body, "{}" at least
-    body = json.encode(call.body or {})
+    call.body_text = json.encode(call.body or {})
     headers[#headers + 1] = "Content-Type: application/json"
-    headers[#headers + 1] = "Content-Length: " .. #body
+    headers[#headers + 1] = "Content-Length: " .. #call.body_text
   end
-  local where = { method = call.method, path = call.path }
-
-  local res, terr = self.transport:request {
-    method = call.method, url = target, headers = headers, body = body,
+  local req = {
+    method = call.method, url = target, headers = headers, body = call.body_text,
     timeout = self.timeout, connect_timeout = self.connect_timeout,
+    -- libcurl must not resend a state-changing request on its own either
     no_resend = call.mutates or false,
   }
-  if not res then
-    local kind = terr.kind
-    local message = self.redact(tostring(terr.message))
-    if kind == "too_large" then
-      kind = "decode"
-    elseif kind ~= "timeout" and kind ~= "tls" then
-      kind = "network"
-    end
-    return nil, errors.new(kind, message, {
-      method = call.method, path = call.path, request_sent = terr.request_sent,
-    })
-  end
+  local ctx = { redact = self.redact, now = self.now }
 
-  if res.status < 200 or res.status > 299 then
-    return nil, self:status_error(where, res)
-  end
-  local decoded, derr = json.decode(res.body)
-  if type(decoded) ~= "table" then
-    local ctype = res.headers and res.headers["content-type"] or "no content type"
-    return nil, errors.new("decode", format("answer is not a JSON object (%s; %s)", ctype,
-      derr or type(decoded)), {
-      status = res.status, method = call.method, path = call.path,
-      body = self.redact(snippet(res.body)),
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    self:notify("on_request", { method = req.method, url = req.url, headers = public_headers(headers),
+      body = req.body, attempt = attempt })
+    local res, terr = self.transport:request(req)
+    self:notify("on_response", {
+      method = req.method, url = req.url, attempt = attempt,
+      status = res and res.status, headers = res and res.headers,
+      body = res and self.redact(res.body), time = res and res.total_time,
+      error = terr and { kind = terr.kind, message = self.redact(tostring(terr.message)),
+        request_sent = terr.request_sent },
     })
+    local value, err = response.interpret(call, res, terr, ctx)
+    if value ~= nil then return value end
+    err.attempts = attempt
+    if not err.retryable or attempt > policy.max_retries then return nil, err end
+    local wait = retry.delay(policy, attempt, err.retry_after, self.random)
+    if wait == nil then return nil, err end
+    self.sleep(wait)
   end
-  if decoded.success == false then
-    local msg = type(decoded.message) == "string" and self.redact(decoded.message) or "success: false"
-    return nil, errors.new("api", msg, { status = res.status, method = call.method, path = call.path })
-  end
-  local out, cerr = convert.object(decoded, call.shape)
-  if not out then
-    return nil, errors.new("decode", cerr, { status = res.status, method = call.method, path = call.path })
-  end
-  return out
 end
 
 --- The Order handle for an id (no request is made).
@@ -225,8 +228,8 @@ function Client:order(id)
 end
 
 --- GET /user/api/me: the account's email, active order count and wallet balance.
-function Client:me()
-  local r, err = self:call { method = "GET", path = "/user/api/me", shape = shapes.me_response }
+function Client:me(opts)
+  local r, err = self:call({ method = "GET", path = "/user/api/me", shape = shapes.me_response }, opts)
   if not r then return nil, err end
   return account.new(r)
 end

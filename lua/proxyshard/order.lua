@@ -27,8 +27,8 @@ function Order:path(suffix)
 end
 
 --- GET /user/api/orders/{id}: details, add-on lines and p0f slot use.
-function Order:fetch()
-  local r, err = self.client:call { method = "GET", path = self:path(), shape = shapes.order_response }
+function Order:fetch(opts)
+  local r, err = self.client:call({ method = "GET", path = self:path(), shape = shapes.order_response }, opts)
   if not r then return nil, err end
   return order_info.new(r.order)
 end
@@ -36,11 +36,11 @@ end
 --- GET /user/api/proxies/active?order_id=: the order's proxy IPs, each
 -- with its credentials, ports and OS signature (nil when none).
 -- Returns the list and the order's tag.
-function Order:proxies()
-  local r, err = self.client:call {
+function Order:proxies(opts)
+  local r, err = self.client:call({
     method = "GET", path = "/user/api/proxies/active", query = { { "order_id", self.id } },
     shape = shapes.active_response,
-  }
+  }, opts)
   if not r then return nil, err end
   return proxy_model.list(r.data), r.order_tag
 end
