@@ -248,6 +248,15 @@ describe("errors", function()
     return err
   end
 
+  -- the same answer to a GET (quote), not retried
+  local function failing_get(answer)
+    local client, fake = client_with { answer }
+    local v, err = client:order(12345):addon("p0f_slots"):quote(2, { max_retries = 0 })
+    assert.is_nil(v)
+    assert.are.equal(1, #fake.requests)
+    return err
+  end
+
   local statuses = { [400] = "validation", [401] = "auth", [403] = "forbidden", [404] = "not_found",
     [422] = "validation", [429] = "rate_limited", [500] = "server", [502] = "server", [503] = "server",
     [405] = "api", [409] = "api", [302] = "api" }
@@ -289,28 +298,59 @@ describe("errors", function()
   end)
 
   it("turns a 200 that is not JSON into a decode error", function()
-    local err = failing { status = 200, headers = { ["content-type"] = "text/plain" }, body = "OK" }
+    local err = failing_get { status = 200, headers = { ["content-type"] = "text/plain" }, body = "OK" }
     assert.are.equal("decode", err.kind)
     assert.are.equal(200, err.status)
-    assert.matches("not a JSON object %(text/plain", err.message)
+    assert.are.equal("answer has content type text/plain, not JSON", err.message)
+    err = failing_get { status = 200, headers = { ["content-type"] = "application/json; charset=utf-8" }, body = "OK" }
+    assert.are.equal("decode", err.kind)
+    assert.matches("^answer is not a JSON object", err.message)
+    err = failing_get { status = 200, headers = { ["content-type"] = "" }, body = "{}" }
+    assert.are.equal("answer has content type , not JSON", err.message)
   end)
 
-  it("turns success:false in a 200 into an api error", function()
-    local err = failing { status = 200, body = '{"success":false,"message":"Order is not active"}' }
-    assert.are.equal("api", err.kind)
-    assert.are.equal("Order is not active", err.message)
+  it("refuses JSON served as HTML, and takes +json types", function()
+    local body = '{"success":true,"add_qty":2,"add_total":60}'
+    local err = failing_get { status = 200, headers = { ["content-type"] = "text/html" }, body = body }
+    assert.are.equal("decode", err.kind)
+    local client = client_with { { status = 200, headers = { ["content-type"] = "Application/Vnd.Api+JSON" },
+      body = body } }
+    assert.are.equal(60, assert(client:order(1):addon("p0f_slots"):quote(2)).total.cents)
+  end)
+
+  it("turns success:false in a 200 into an api error, for a GET or a purchase", function()
+    for _, fail in ipairs({ failing, failing_get }) do
+      local err = fail { status = 200, body = '{"success":false,"message":"Order is not active"}' }
+      assert.are.equal("api", err.kind)
+      assert.are.equal("Order is not active", err.message)
+    end
   end)
 
   it("refuses a success answer without success", function()
-    local err = failing { status = 200, body = '{"message":"done"}' }
+    local err = failing_get { status = 200, body = '{"add_qty":2,"add_total":60}' }
     assert.are.equal("decode", err.kind)
     assert.matches("field success is missing", err.message)
   end)
 
   it("refuses a float amount", function()
-    local err = failing { status = 200, body = '{"success":true,"addons_price_paid":1.5}' }
+    local err = failing_get { status = 200, body = '{"success":true,"add_qty":2,"add_total":60.5}' }
     assert.are.equal("decode", err.kind)
-    assert.matches("field addons_price_paid: not integer cents", err.message)
+    assert.matches("field add_total: not integer cents", err.message)
+  end)
+
+  it("makes a purchase's unreadable 2xx an unknown outcome (it may have been bought)", function()
+    for _, answer in ipairs({
+      { status = 200, headers = { ["content-type"] = "text/html" }, body = "<html>portal</html>" },
+      { status = 200, body = "OK" },
+      { status = 200, body = '{"message":"done"}' },
+      { status = 200, body = '{"success":true,"addons_price_paid":1.5}' },
+    }) do
+      local err = failing(answer)
+      assert.are.equal("unknown_outcome", err.kind)
+      assert.are.equal("decode", err.cause)
+      assert.are.equal(200, err.status)
+      assert.matches("the request may have been carried out", err.message)
+    end
   end)
 
   for _, tk in ipairs({ "timeout", "network" }) do

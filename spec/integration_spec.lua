@@ -223,7 +223,7 @@ describe("against the sandbox over HTTP", function()
     assert.is_nil(quote)
     assert.are.equal("decode", err.kind)
     assert.are.equal(200, err.status)
-    assert.matches("not a JSON object", err.message)
+    assert.are.equal("answer has content type text/plain, not JSON", err.message)
   end)
 
   it("maps a float amount in an answer to decode", function()

@@ -30,6 +30,14 @@ local function snippet(text)
   return text
 end
 
+-- application/json, or a +json type, any parameters
+local function is_json_type(ctype)
+  local mime = ctype:match("^%s*([^;%s]+)")
+  if not mime then return false end
+  mime = mime:lower()
+  return mime == "application/json" or mime:find("^application/[%w.%-]+%+json$") ~= nil
+end
+
 -- What a state-changing call that may have been carried out turns into:
 -- the caller must not resend it blindly, and is told what was attempted.
 local function unknown_outcome(call, cause, message, fields)
@@ -91,24 +99,36 @@ end
 
 --- Interpret one attempt. `res`/`terr` are what the transport returned;
 -- ctx = { redact = fn, now = fn }. Returns the converted answer or nil, err.
+-- A 2xx whose body cannot be read: for a GET a decode error; for a call
+-- that changes state, the server said it did something we cannot see, so
+-- the outcome is unknown (a decode error would invite a blind retry).
+local function unreadable(call, message, where)
+  if call.mutates then return unknown_outcome(call, "decode", message, where) end
+  return errors.new("decode", message, where)
+end
+
 function M.interpret(call, res, terr, ctx)
   if not res then return nil, transport_failure(call, terr, ctx) end
   if res.status < 200 or res.status > 299 then return nil, status_failure(call, res, ctx) end
 
   local where = { status = res.status, method = call.method, path = call.path }
+  local ctype = res.headers and res.headers["content-type"]
+  if ctype and not is_json_type(ctype) then
+    -- a captive portal or a proxy's page, even if it happens to parse
+    where.body = ctx.redact(snippet(res.body))
+    return nil, unreadable(call, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
+  end
   local decoded, derr = json.decode(res.body)
   if type(decoded) ~= "table" then
-    local ctype = res.headers and res.headers["content-type"] or "no content type"
     where.body = ctx.redact(snippet(res.body))
-    return nil, errors.new("decode", format("answer is not a JSON object (%s; %s)", ctype,
-      derr or type(decoded)), where)
+    return nil, unreadable(call, format("answer is not a JSON object (%s)", derr or type(decoded)), where)
   end
   if decoded.success == false then
     local msg = type(decoded.message) == "string" and ctx.redact(decoded.message) or "success: false"
     return nil, errors.new("api", msg, where)
   end
   local out, cerr = convert.object(decoded, call.shape)
-  if not out then return nil, errors.new("decode", cerr, where) end
+  if not out then return nil, unreadable(call, cerr, where) end
   return out
 end
 
