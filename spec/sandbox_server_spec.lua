@@ -59,7 +59,7 @@ local function start(args, env)
     local s = read_file(dir .. "/out")
     return s and s:find("\n") and s
   end, 10), "sandbox printed no URL line: " .. tostring(read_file(dir .. "/err")))
-  proc.url = proc.out:match("listening on (http://%S+)")
+  proc.url = proc.out:match("listening on (https?://%S+)")
   return proc
 end
 
@@ -307,5 +307,87 @@ describe("proxyshard-sandbox command", function()
   it("rejects unknown options with status 2", function()
     local _, ok, how, code = run(q(BIN) .. " --bogus 2>/dev/null")
     assert.are.same({ nil, "exit", 2 }, { ok, how, code })
+  end)
+end)
+
+describe("proxyshard-sandbox over HTTPS", function()
+  local dir, cert, key, proc
+
+  -- curl with its exit code: returns rc, http_code, body, stderr.
+  local function tls_curl(args, path)
+    local out = run(("curl -sS --max-time 10 -H %s -o %s/body -w '%%{http_code}' %s %s 2>%s/err; echo \" $?\""):format(
+      q("Authorization: Bearer " .. TOKEN), dir, args, q(proc.url .. path), dir))
+    local code, rc = out:match("^(%d+) (%d+)")
+    return tonumber(rc), tonumber(code), read_file(dir .. "/body") or "", read_file(dir .. "/err") or ""
+  end
+
+  lazy_setup(function()
+    dir = run("mktemp -d"):match("[^\n]+")
+    cert, key = dir .. "/cert.pem", dir .. "/key.pem"
+    -- a throw-away self-signed certificate for 127.0.0.1, valid one day
+    local out = run(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+      .. " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>&1; echo \"rc=$?\""):format(
+      q(key), q(cert)))
+    assert(out:find("rc=0", 1, true), "openssl failed: " .. out)
+    proc = start(("--tls-cert %s --tls-key %s"):format(q(cert), q(key)))
+  end)
+
+  lazy_teardown(function()
+    cleanup()
+    os.execute("rm -rf " .. q(dir))
+  end)
+
+  it("prints an https:// URL", function()
+    assert.truthy(proc.out:match(
+      "^proxyshard sandbox listening on https://127%.0%.0%.1:%d+ %(token: sandbox%-token%)\n$"), proc.out)
+  end)
+
+  it("serves the API to a client that trusts the certificate", function()
+    local rc, code, body = tls_curl("--cacert " .. q(cert), "/user/api/me")
+    assert.are.same({ 0, 200 }, { rc, code })
+    assert.are.equal(10000, json(body).wallet_balance)
+    -- HTTP/1.1 only, even when the client offers h2
+    local out = run(("curl -sS --http2 --cacert %s -o /dev/null -w '%%{http_version}' -H %s %s"):format(
+      q(cert), q("Authorization: Bearer " .. TOKEN), q(proc.url .. "/user/api/me")))
+    assert.are.equal("1.1", out)
+  end)
+
+  it("fails verification without the certificate (curl 60)", function()
+    local rc, _, _, err = tls_curl("", "/user/api/me")
+    assert.are.equal(60, rc)
+    assert.truthy(err:find("certificate", 1, true), err)
+  end)
+
+  it("does not answer plain HTTP on the TLS port", function()
+    local out = run(("curl -sS --max-time 5 -o /dev/null -w '%%{http_code}' %s 2>/dev/null"):format(
+      q((proc.url:gsub("^https:", "http:")) .. "/user/api/me")))
+    assert.are.equal("000", out)
+    -- and keeps serving HTTPS afterwards
+    local rc, code = tls_curl("--cacert " .. q(cert), "/user/api/me")
+    assert.are.same({ 0, 200 }, { rc, code })
+  end)
+
+  it("carries out faults over TLS too", function()
+    local rc, code = tls_curl(("--cacert %s -X POST -d %s"):format(q(cert),
+      q('{"path":"/user/api/me","action":"drop"}')), "/_sandbox/faults")
+    assert.are.same({ 0, 200 }, { rc, code })
+    rc = tls_curl("--cacert " .. q(cert), "/user/api/me")
+    assert.are.equal(52, rc)
+  end)
+
+  it("refuses a key that is not the certificate's (exit 1), or one of the two options (exit 2)", function()
+    local other = dir .. "/other.pem"
+    run(("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s 2>&1"):format(q(other)))
+    local out = run(("%s --port 0 --tls-cert %s --tls-key %s 2>&1; echo \"rc=$?\""):format(
+      q(BIN), q(cert), q(other)))
+    assert.truthy(out:find("rc=1\n", 1, true), out)
+    assert.truthy(out:find("bad TLS certificate or key", 1, true), out)
+    out = run(("%s --port 0 --tls-cert %s 2>&1; echo \"rc=$?\""):format(q(BIN), q(cert)))
+    assert.truthy(out:find("rc=2\n", 1, true), out)
+    assert.truthy(out:find("--tls-cert and --tls-key go together", 1, true), out)
+    out = run(("%s --port 0 --tls-cert %s --tls-key %s 2>&1; echo \"rc=$?\""):format(
+      q(BIN), q(dir .. "/missing.pem"), q(key)))
+    assert.truthy(out:find("rc=1\n", 1, true), out)
+    assert.truthy(out:find("cannot read the TLS certificate", 1, true), out)
   end)
 end)

@@ -590,6 +590,191 @@ describe("sandbox state", function()
       assert.are.equal(400, sb:handle { method = "POST", path = "/_sandbox/faults", body = "[]" }.status)
       assert.are.equal(200, get(sb, "/user/api/me").status)
     end)
+
+    local buy = { addon_key = "p0f_slots", add_qty = 1 }
+
+    it("drop without commit: the would-be answer, nothing charged", function()
+      local _, added = add_fault { method = "POST", path = purchase, action = "drop" }
+      local res = post(sb, purchase, buy)
+      -- the answer the request would have had, and what the server must do
+      assert.are.equal(200, res.status)
+      assert.are.equal(4, decode(res).addons[1].qty)
+      assert.are.same({ id = added.fault.id, action = "drop", commit = false, committed = false },
+        res.fault)
+      -- ... but the state is untouched: no charge, no units
+      assert.are.same({}, sb:ledger())
+      assert.are.equal(10000, decode(get(sb, "/user/api/me")).wallet_balance)
+      assert.are.equal(3, decode(get(sb, ORDER .. "12345")).order.p0f_slots_available)
+      local log = sb:requests()
+      assert.are.equal(added.fault.id, log[1].fault)
+      assert.is_false(log[1].committed)
+      assert.is_nil(log[2].fault)
+      assert.is_true(log[2].committed)
+    end)
+
+    it("drop with commit: charged and written to the ledger first", function()
+      add_fault { method = "POST", path = purchase, action = "drop", commit = true }
+      local res = post(sb, purchase, buy)
+      assert.are.equal("drop", res.fault.action)
+      assert.is_true(res.fault.committed)
+      assert.are.equal(200, res.status)
+      assert.are.equal(1, #sb:ledger())
+      assert.are.equal(30, sb:ledger()[1].amount_cents)
+      assert.are.equal(9970, decode(get(sb, "/user/api/me")).wallet_balance)
+      assert.is_true(sb:requests()[1].committed)
+    end)
+
+    it("a canned status with commit: charged, then the canned answer", function()
+      add_fault { method = "POST", path = purchase, status = 502, content_type = "text/html",
+        body = "<html>502 Bad Gateway</html>", commit = true }
+      local res = post(sb, purchase, buy)
+      assert.are.equal(502, res.status)
+      assert.are.equal("text/html", res.headers["content-type"])
+      assert.are.equal("<html>502 Bad Gateway</html>", res.body)
+      assert.are.same({ "answer", true }, { res.fault.action, res.fault.committed })
+      assert.are.equal(1, #sb:ledger())
+    end)
+
+    it("a canned status without commit leaves the state alone (as before)", function()
+      add_fault { method = "POST", path = purchase, status = 500, action = "answer" }
+      assert.are.equal(500, post(sb, purchase, buy).status)
+      assert.are.same({}, sb:ledger())
+      assert.is_false(sb:requests()[1].committed)
+    end)
+
+    it("a dry run leaves every part of the state as it was", function()
+      add_fault { method = "POST", path = ORDER .. "12345/signature/set", action = "truncate" }
+      local before = sb:snapshot()
+      local res = post(sb, ORDER .. "12345/signature/set",
+        { items = { { ip = "203.0.113.12", signature = "ios" } } })
+      assert.are.equal(200, res.status)
+      assert.are.equal(1, decode(res).updated)
+      local after = sb:snapshot()
+      assert.are.same(before.orders, after.orders)
+      assert.are.same(before.account, after.account)
+      assert.are.same(before.ledger, after.ledger)
+    end)
+
+    it("truncate: the full answer and how many body bytes to send", function()
+      add_fault { path = "/user/api/me", action = "truncate" }
+      local res = get(sb, "/user/api/me")
+      assert.are.equal(200, res.status)
+      assert.are.equal(80, #res.body)
+      assert.are.equal("truncate", res.fault.action)
+      assert.are.equal(40, res.fault.send_bytes)
+      add_fault { path = "/user/api/me", action = "truncate", status = 503, body = "abc" }
+      res = get(sb, "/user/api/me")
+      assert.are.same({ 503, "abc", 1 }, { res.status, res.body, res.fault.send_bytes })
+    end)
+
+    it("stall: stall_ms defaults to 30000", function()
+      add_fault { path = "/user/api/me", action = "stall" }
+      add_fault { path = "/user/api/me", action = "stall", stall_ms = 1500, delay_ms = 200 }
+      local res = get(sb, "/user/api/me")
+      assert.are.same({ "stall", 30000 }, { res.fault.action, res.fault.stall_ms })
+      res = get(sb, "/user/api/me")
+      assert.are.same({ "stall", 1500, 0.2 }, { res.fault.action, res.fault.stall_ms, res.delay })
+    end)
+
+    it("oversize: 200 application/json, exactly `size` bytes (default 2 MiB)", function()
+      add_fault { path = "/user/api/me", action = "oversize" }
+      local res = get(sb, "/user/api/me")
+      assert.are.equal(200, res.status)
+      assert.are.equal("application/json", res.headers["content-type"])
+      assert.are.equal(2 * 1024 * 1024, #res.body)
+      assert.are.equal(2 * 1024 * 1024, res.fault.size)
+      assert.is_true(decode(res).success)
+      for _, size in ipairs { 0, 1, 2, 3, 28, 29, 30, 5000 } do
+        add_fault { path = "/user/api/me", action = "oversize", size = size }
+        res = get(sb, "/user/api/me")
+        assert.are.equal(size, #res.body)
+        if size > 0 then assert.truthy(cjson.decode(res.body)) end
+      end
+      -- not charged unless commit is set
+      add_fault { method = "POST", path = purchase, action = "oversize", size = 100 }
+      assert.are.equal(100, #post(sb, purchase, buy).body)
+      assert.are.same({}, sb:ledger())
+    end)
+
+    it("adds extra headers untouched, and huge junk headers", function()
+      local date = "Wed, 21 Oct 2026 07:28:00 GMT"
+      add_fault { path = "/user/api/me", status = 503, headers = { ["Retry-After"] = date },
+        huge_headers = 3500 }
+      local res = get(sb, "/user/api/me")
+      assert.are.equal(503, res.status)
+      assert.are.equal(date, res.headers["retry-after"])
+      local pad, count = 0, 0
+      for name, value in pairs(res.headers) do
+        if name:match("^x%-pad%-%d+$") then
+          pad, count = pad + #value, count + 1
+          assert.truthy(#value <= 1000)
+        end
+      end
+      assert.are.same({ 3500, 4 }, { pad, count })
+      -- headers also go on a normally handled answer
+      add_fault { path = "/user/api/me", headers = { ["Retry-After"] = "2" } }
+      res = get(sb, "/user/api/me")
+      assert.are.same({ 200, "2" }, { res.status, res.headers["retry-after"] })
+    end)
+
+    it("lists rules with their hit counts, spent ones too", function()
+      add_fault { path = "/user/api/me", action = "drop", times = 2 }
+      add_fault { path = ORDER .. "12345", status = 500, times = 0 }
+      get(sb, "/user/api/me")
+      get(sb, ORDER .. "12345")
+      get(sb, ORDER .. "12345")
+      local body = decode(sb:handle { method = "GET", path = "/_sandbox/faults" })
+      assert.are.equal(2, #body.faults)
+      assert.are.same({ 1, 1, "drop" }, { body.faults[1].hits, body.faults[1].times, body.faults[1].action })
+      assert.are.equal(2, body.faults[2].hits)
+      get(sb, "/user/api/me")
+      body = decode(sb:handle { method = "GET", path = "/_sandbox/faults" })
+      assert.are.equal(1, #body.faults)
+      assert.are.equal(1, #body.spent)
+      assert.are.same({ 2, 0 }, { body.spent[1].hits, body.spent[1].times })
+      sb:handle { method = "DELETE", path = "/_sandbox/faults" }
+      body = decode(sb:handle { method = "GET", path = "/_sandbox/faults" })
+      assert.are.same({ {}, {} }, { body.faults, body.spent })
+    end)
+
+    it("rejects malformed rules of the second version with a clear message", function()
+      for _, case in ipairs {
+        { { path = "/x", action = "explode" }, "action must be one of" },
+        { { path = "/x", action = "DROP" }, "action must be one of" },
+        { { path = "/x", action = 1 }, "action must be one of" },
+        { { path = "/x", action = "oversize", size = -1 }, "size must be between" },
+        { { path = "/x", action = "oversize", size = 1.5 }, "size must be an integer" },
+        { { path = "/x", action = "drop", size = 10 }, "size only applies" },
+        { { path = "/x", stall_ms = 10 }, "stall_ms only applies" },
+        { { path = "/x", action = "stall", stall_ms = -5 }, "stall_ms must be between" },
+        { { path = "/x", commit = "true" }, "commit must be true or false" },
+        { { path = "/x", commit = 1 }, "commit must be true or false" },
+        { { path = "/x", headers = "Retry-After: 2" }, "headers must be an object" },
+        { { path = "/x", headers = { "a" } }, "headers must be an object" },
+        { { path = "/x", headers = { ["Retry-After"] = 2 } }, "must be a string" },
+        { { path = "/x", headers = { ["Bad Name"] = "x" } }, "invalid header name" },
+        { { path = "/x", headers = { ["X-A"] = "a\r\nX-B: b" } }, "control character" },
+        { { path = "/x", headers = { ["Content-Length"] = "5" } }, "cannot be overridden" },
+        { { path = "/x", huge_headers = -1 }, "huge_headers must be between" },
+        { { path = "/x", delay = 10 }, "unknown field(s): delay" },
+      } do
+        local res, body = add_fault(case[1])
+        assert.are.equal(400, res.status, cjson.encode(case[1]))
+        assert.truthy(body.message:find(case[2], 1, true), body.message)
+      end
+      assert.are.same({}, sb.faults:list())
+    end)
+
+    it("passes the new fields through the rule listing", function()
+      local _, body = add_fault { path = "/x", action = "stall", stall_ms = 10, commit = true,
+        headers = { ["Retry-After"] = "1" }, huge_headers = 10 }
+      assert.are.same({ "stall", 10, true, "1", 10 }, { body.fault.action, body.fault.stall_ms,
+        body.fault.commit, body.fault.headers["Retry-After"], body.fault.huge_headers })
+      _, body = add_fault { path = "/x" }
+      assert.are.same({ "answer", false, 0 }, { body.fault.action, body.fault.commit, body.fault.huge_headers })
+      assert.is_nil(body.fault.size)
+      assert.is_nil(body.fault.stall_ms)
+    end)
   end)
 
 end)

@@ -1,20 +1,39 @@
 --- Fault injection rules of the ProxyShard sandbox.
 --
--- A rule says "the next N requests for METHOD PATH get a delay and/or a
--- canned answer". This module only stores rules and decides which one a
--- request hits; `proxyshard.sandbox.state` builds the answer and the server
--- does the sleeping. Pure Lua, no I/O, so it can grow (the rule format is
--- meant to be extended) without touching the HTTP side.
+-- A rule says "the next N requests for METHOD PATH get a delay, a canned
+-- answer, or a broken one". This module only stores rules and decides which
+-- one a request hits; `proxyshard.sandbox.state` builds the answer and the
+-- server carries out what cannot be a plain answer (a dropped connection, a
+-- truncated body, a stalled one). Pure Lua, no I/O.
 --
--- Rule fields (as sent to POST /_sandbox/faults, already JSON-decoded):
+-- Rule fields (as sent to POST /_sandbox/faults, already JSON-decoded);
+-- any other field is refused, so a typo does not silently weaken a test:
 --   path          required, exact path without the query string
 --   method        optional, any method when absent
 --   status        optional; when present the canned answer replaces the
---                 real handling, when absent the request is handled normally
---   body          optional string, the canned body
---   content_type  optional, default "application/json"
---   delay_ms      optional, default 0
+--                 real one, when absent the request is handled normally
+--   body          optional string, the canned body (only with status)
+--   content_type  optional, default "application/json" (only with status)
+--   headers       optional object of extra response headers, name -> string
+--                 value, passed through untouched (e.g. Retry-After)
+--   delay_ms      optional, default 0: wait before writing anything
 --   times         optional, default 1; 0 means "forever"
+--   action        optional, default "answer":
+--                   "answer"   the canned answer when status is given, else
+--                              the normal one
+--                   "drop"     close the connection without answering
+--                   "truncate" headers with the full Content-Length, then
+--                              half of the body, then close
+--                   "stall"    headers, then nothing for stall_ms, then close
+--                   "oversize" 200 application/json, a body of `size` bytes
+--   stall_ms      optional, default 30000 (only with action "stall")
+--   size          optional, default 2 MiB (only with action "oversize")
+--   commit        optional boolean, default false: handle the request for
+--                 real first (state changed, purchase charged), then shape
+--                 the answer. When false, a rule with a status or an action
+--                 other than "answer" leaves the state alone.
+--   huge_headers  optional integer N, default 0: add N bytes of junk header
+--                 values (X-Pad-1, X-Pad-2, ... of up to 1000 bytes each)
 
 local Faults = {}
 Faults.__index = Faults
@@ -23,14 +42,43 @@ Faults.__index = Faults
 -- own errors, so clients take their normal error path.
 local DEFAULT_BODY = '{"success":false,"message":"Sandbox injected fault"}'
 local DEFAULT_CONTENT_TYPE = "application/json"
+local DEFAULT_STALL_MS = 30000
+local DEFAULT_SIZE = 2 * 1024 * 1024
+local MAX_SIZE = 256 * 1024 * 1024
+local MAX_HUGE_HEADERS = 16 * 1024 * 1024
+local MAX_MS = 600000
+-- Spent rules kept for GET /_sandbox/faults; the oldest go first.
+local SPENT_MAX = 1000
+
+local ACTIONS = { answer = true, drop = true, truncate = true, stall = true, oversize = true }
+local ACTION_LIST = "answer, drop, truncate, stall, oversize"
+
+local KNOWN_FIELDS = {
+  path = true, method = true, status = true, body = true, content_type = true,
+  headers = true, delay_ms = true, times = true, action = true, stall_ms = true,
+  size = true, commit = true, huge_headers = true,
+}
+
+-- Headers the sandbox computes itself: a rule may not override the framing.
+local RESERVED_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true }
+
+Faults.DEFAULT_STALL_MS = DEFAULT_STALL_MS
+Faults.DEFAULT_SIZE = DEFAULT_SIZE
 
 function Faults.new()
-  return setmetatable({ rules = {}, next_id = 1 }, Faults)
+  return setmetatable({ rules = {}, spent = {}, next_id = 1 }, Faults)
 end
 
 local function copy_rule(rule)
   local out = {}
-  for k, v in pairs(rule) do out[k] = v end
+  for k, v in pairs(rule) do
+    if type(v) == "table" then
+      local t = {}
+      for hk, hv in pairs(v) do t[hk] = hv end
+      v = t
+    end
+    out[k] = v
+  end
   return out
 end
 
@@ -55,10 +103,44 @@ local function string_field(spec, name)
   return v or false
 end
 
+-- headers: an object of strings. Names are HTTP tokens, values carry no
+-- control characters except tab (no header injection through a rule).
+local function headers_field(spec)
+  local h = spec.headers
+  if h == nil then return nil end
+  if type(h) ~= "table" then return nil, "headers must be an object of strings" end
+  local out = {}
+  for name, value in pairs(h) do
+    if type(name) ~= "string" then return nil, "headers must be an object of strings" end
+    if not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+      return nil, "headers: invalid header name " .. string.format("%q", name)
+    end
+    if RESERVED_HEADERS[name:lower()] then
+      return nil, "headers: " .. name .. " is set by the sandbox and cannot be overridden"
+    end
+    if type(value) ~= "string" then
+      return nil, "headers: the value of " .. name .. " must be a string"
+    end
+    if value:find("[%z\1-\8\10-\31\127]") then
+      return nil, "headers: the value of " .. name .. " contains a control character"
+    end
+    out[name] = value
+  end
+  return out
+end
+
 --- Validate and store a rule. Returns a copy of the stored rule, or nil and
 -- an error message.
 function Faults:add(spec)
   if type(spec) ~= "table" then return nil, "fault must be a JSON object" end
+  local unknown = {}
+  for k in pairs(spec) do
+    if not KNOWN_FIELDS[k] then unknown[#unknown + 1] = tostring(k) end
+  end
+  if #unknown > 0 then
+    table.sort(unknown)
+    return nil, "unknown field(s): " .. table.concat(unknown, ", ")
+  end
   local path, err = string_field(spec, "path")
   if not path then return nil, err or "path is required" end
   if path:sub(1, 1) ~= "/" then return nil, "path must start with /" end
@@ -75,10 +157,37 @@ function Faults:add(spec)
   status, err = int_field(spec, "status", nil, 100, 599)
   if err then return nil, err end
   local delay_ms
-  delay_ms, err = int_field(spec, "delay_ms", 0, 0, 600000)
+  delay_ms, err = int_field(spec, "delay_ms", 0, 0, MAX_MS)
   if err then return nil, err end
   local times
   times, err = int_field(spec, "times", 1, 0)
+  if err then return nil, err end
+
+  local action = spec.action
+  if action == nil then action = "answer" end
+  if type(action) ~= "string" or not ACTIONS[action] then
+    return nil, "action must be one of " .. ACTION_LIST
+  end
+  local commit = spec.commit
+  if commit == nil then commit = false end
+  if type(commit) ~= "boolean" then return nil, "commit must be true or false" end
+  local stall_ms
+  stall_ms, err = int_field(spec, "stall_ms", DEFAULT_STALL_MS, 0, MAX_MS)
+  if err then return nil, err end
+  if spec.stall_ms ~= nil and action ~= "stall" then
+    return nil, "stall_ms only applies to action \"stall\""
+  end
+  local size
+  size, err = int_field(spec, "size", DEFAULT_SIZE, 0, MAX_SIZE)
+  if err then return nil, err end
+  if spec.size ~= nil and action ~= "oversize" then
+    return nil, "size only applies to action \"oversize\""
+  end
+  local huge_headers
+  huge_headers, err = int_field(spec, "huge_headers", 0, 0, MAX_HUGE_HEADERS)
+  if err then return nil, err end
+  local headers
+  headers, err = headers_field(spec)
   if err then return nil, err end
 
   local rule = {
@@ -88,8 +197,14 @@ function Faults:add(spec)
     status = status,
     body = status and (body or DEFAULT_BODY) or nil,
     content_type = status and (content_type or DEFAULT_CONTENT_TYPE) or nil,
+    headers = headers,
     delay_ms = delay_ms,
     times = times,   -- remaining uses; 0 = unlimited
+    action = action,
+    commit = commit,
+    stall_ms = action == "stall" and stall_ms or nil,
+    size = action == "oversize" and size or nil,
+    huge_headers = huge_headers,
     hits = 0,
   }
   self.next_id = self.next_id + 1
@@ -99,17 +214,23 @@ end
 
 function Faults:clear()
   self.rules = {}
+  self.spent = {}
 end
 
 --- Find the first rule (oldest first) for this request and use it up once.
--- Returns a copy of the rule as it was applied, or nil.
+-- Returns a copy of the rule as it was applied, or nil. A rule whose uses
+-- are over moves to the `spent` list, which keeps its hit count.
 function Faults:take(method, path)
   for i, rule in ipairs(self.rules) do
     if rule.path == path and (rule.method == nil or rule.method == method) then
       rule.hits = rule.hits + 1
       if rule.times > 0 then
         rule.times = rule.times - 1
-        if rule.times == 0 then table.remove(self.rules, i) end
+        if rule.times == 0 then
+          table.remove(self.rules, i)
+          self.spent[#self.spent + 1] = rule
+          if #self.spent > SPENT_MAX then table.remove(self.spent, 1) end
+        end
       end
       return copy_rule(rule)
     end
@@ -121,6 +242,14 @@ end
 function Faults:list()
   local out = {}
   for i, rule in ipairs(self.rules) do out[i] = copy_rule(rule) end
+  return out
+end
+
+--- Copies of the rules whose uses are over (`times` reached 0), oldest
+-- first; their `hits` say how often they fired.
+function Faults:list_spent()
+  local out = {}
+  for i, rule in ipairs(self.spent) do out[i] = copy_rule(rule) end
   return out
 end
 

@@ -6,10 +6,30 @@
 --   print(srv:url())   -- http://127.0.0.1:PORT
 --   srv:loop()         -- until srv:stop() is called from inside the loop
 --
+-- With `tls = { cert = "cert.pem", key = "key.pem" }` it serves HTTPS only.
+--
 -- All the API logic lives in `proxyshard.sandbox.state`; this file only
 -- turns HTTP requests into `state:handle` calls and back. Every answer
 -- carries Content-Length so HTTP/1.1 keep-alive works, and fault delays use
--- cqueues.sleep, which parks only the current stream's coroutine.
+-- cqueues.sleep, which parks only the current stream's coroutine (each
+-- stream runs in its own coroutine, so other connections keep being served).
+--
+-- Faults that are not plain answers (`res.fault.action`, see
+-- proxyshard.sandbox.state) are carried out here, on lua-http's HTTP/1.1
+-- stream and connection objects:
+--   drop      `stream.connection:take_socket()` detaches the socket from
+--             lua-http (the pending stream is closed without the automatic
+--             503 lua-http would otherwise send), then the socket is closed:
+--             the client gets a FIN and not one byte.
+--   truncate  `stream:write_headers` with the Content-Length of the whole
+--             body (lua-http checks the length only when the stream ends),
+--             `stream:write_chunk(first half, false)`, which flushes, then
+--             take the socket and close it.
+--   stall     `stream:write_headers` (flushed), `cqueues.sleep(stall_ms)`,
+--             then take the socket and close it.
+-- Only this connection is closed; the listening socket and the other
+-- connections are untouched. The server speaks HTTP/1.1 only (no h2), so
+-- these byte-level shapes mean what they say.
 
 -- Debian packages lua-http for Lua 5.1-5.3 only; it runs on 5.4 once the
 -- 5.3/5.2 share dirs are on the path. Only touch package.path when the plain
@@ -45,20 +65,55 @@ local function log_line(self, fmt, ...)
   end
 end
 
-local function write_response(stream, method, res)
-  local body = res.body or ""
+local function response_headers(res, body)
   local h = http_headers.new()
   h:append(":status", tostring(res.status))
   for name, value in pairs(res.headers or {}) do
     h:append(string.lower(name), tostring(value))
   end
   h:upsert("content-length", tostring(#body))
+  return h
+end
+
+local function write_response(stream, method, res)
+  local body = res.body or ""
+  local h = response_headers(res, body)
   if method == "HEAD" or #body == 0 then
     return stream:write_headers(h, true)
   end
   local ok, err = stream:write_headers(h, false)
   if not ok then return nil, err end
   return stream:write_chunk(body, true)
+end
+
+-- Detach the connection's socket from lua-http and close it. take_socket
+-- shuts the connection's pending streams down first; as the socket is gone
+-- by then, lua-http cannot write its automatic error answer.
+local function close_connection(stream)
+  local conn = stream.connection
+  local sock = conn and conn.take_socket and conn:take_socket()
+  if sock then pcall(sock.close, sock) end
+end
+
+-- Carry out a fault action other than "answer"; returns a word for the log.
+local function shape_answer(stream, res, fault)
+  local body = res.body or ""
+  if fault.action == "drop" then
+    close_connection(stream)
+    return "dropped"
+  elseif fault.action == "truncate" then
+    local ok = stream:write_headers(response_headers(res, body), false)
+    local part = body:sub(1, fault.send_bytes or #body // 2)
+    if ok and #part > 0 then stream:write_chunk(part, false) end
+    close_connection(stream)
+    return ("truncated after %d of %d bytes"):format(#part, #body)
+  elseif fault.action == "stall" then
+    stream:write_headers(response_headers(res, body), false)
+    cqueues.sleep((fault.stall_ms or 0) / 1000)
+    close_connection(stream)
+    return ("stalled %d ms"):format(fault.stall_ms or 0)
+  end
+  return nil
 end
 
 local function onstream(self, stream)
@@ -104,13 +159,80 @@ local function onstream(self, stream)
     }
   end
   if res.delay and res.delay > 0 then cqueues.sleep(res.delay) end
-  write_response(stream, method, res)
-  log_line(self, "%s %s -> %d", method, target, res.status)
+  local fault = res.fault
+  local shaped = fault and fault.action ~= "answer" and fault.action ~= "oversize"
+    and shape_answer(stream, res, fault)
+  if not shaped then write_response(stream, method, res) end
+  if fault then
+    log_line(self, "%s %s -> %d (fault %s: %s%s)", method, target, res.status, tostring(fault.id),
+      shaped or fault.action, fault.committed and ", committed" or "")
+  else
+    log_line(self, "%s %s -> %d", method, target, res.status)
+  end
+end
+
+local function read_all(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- luaossl's messages may start with stray bytes; keep the readable part.
+local function clean_message(e)
+  return (tostring(e):gsub("[^\32-\126]", ""))
+end
+
+-- ALPN: offer HTTP/1.1 only (no h2: the fault shapes are HTTP/1.1 bytes).
+local function alpn_select(_, protos)
+  for _, proto in ipairs(protos) do
+    if proto == "http/1.1" then return proto end
+  end
+  return nil
+end
+
+--- TLS server context from PEM files: `cert` (the certificate, optionally
+-- followed by its chain) and `key` (its private key).
+-- Returns the context, or nil and an error message.
+function M.tls_context(tls)
+  if type(tls) ~= "table" or type(tls.cert) ~= "string" or type(tls.key) ~= "string" then
+    return nil, "tls needs cert and key (paths of PEM files)"
+  end
+  local cert_pem, err = read_all(tls.cert)
+  if not cert_pem then return nil, "cannot read the TLS certificate: " .. tostring(err) end
+  local key_pem
+  key_pem, err = read_all(tls.key)
+  if not key_pem then return nil, "cannot read the TLS key: " .. tostring(err) end
+  local ok, ctx = pcall(function()
+    local http_tls = require "http.tls"
+    local x509 = require "openssl.x509"
+    local pkey = require "openssl.pkey"
+    local certs = {}
+    for block in cert_pem:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-") do
+      certs[#certs + 1] = x509.new(block, "PEM")
+    end
+    if #certs == 0 then error("no PEM certificate in " .. tls.cert, 0) end
+    local c = http_tls.new_server_context()
+    assert(c:setCertificate(certs[1]))
+    if #certs > 1 then
+      local chain = require("openssl.x509.chain").new()
+      for i = 2, #certs do chain:add(certs[i]) end
+      assert(c:setCertificateChain(chain))
+    end
+    -- raises "key values mismatch" when the key is not the certificate's
+    assert(c:setPrivateKey(pkey.new(key_pem, "PEM")))
+    if http_tls.has_alpn then c:setAlpnSelect(alpn_select) end
+    return c
+  end)
+  if not ok then return nil, "bad TLS certificate or key: " .. clean_message(ctx) end
+  return ctx
 end
 
 --- Start listening. opts: host (default "127.0.0.1"), port (default 0 =
 -- ephemeral), state (a proxyshard.sandbox.state object, required), log (a
--- file handle for one line per request, optional).
+-- file handle for one line per request, optional), tls (optional
+-- { cert = PEM file, key = PEM file }: serve HTTPS instead of HTTP).
 -- Returns the server object, or nil and an error message.
 function M.start(opts)
   assert(opts and opts.state, "server.start needs opts.state")
@@ -120,12 +242,22 @@ function M.start(opts)
     log = opts.log,
     cq = cqueues.new(),
     stopped = false,
+    scheme = opts.tls and "https" or "http",
   }, Server)
+  local ctx
+  if opts.tls then
+    local err
+    ctx, err = M.tls_context(opts.tls)
+    if not ctx then return nil, err end
+  end
   local srv, err = http_server.listen {
     host = self.host,
     port = opts.port or 0,
     reuseaddr = true,
-    tls = false,
+    tls = ctx ~= nil,
+    ctx = ctx,
+    -- HTTP/1.1 only: no h2 by prior knowledge or ALPN.
+    version = 1.1,
     cq = self.cq,
     onstream = function(_, stream) return onstream(self, stream) end,
     -- The default handler raises, which would end the loop on any broken
@@ -146,7 +278,7 @@ end
 function Server:url()
   local host = self.host
   if host:find(":", 1, true) then host = "[" .. host .. "]" end
-  return ("http://%s:%d"):format(host, self.port)
+  return ("%s://%s:%d"):format(self.scheme, host, self.port)
 end
 
 --- Run `fn` as a coroutine in the server's controller (used by the command

@@ -13,6 +13,13 @@
 --
 -- A response may carry `delay` (seconds) set by fault injection; the HTTP
 -- server sleeps that long before answering, in-process callers may ignore it.
+-- When a fault rule hit the request, the response also carries `fault`:
+--   { id = rule id, action = "answer"|"drop"|"truncate"|"stall"|"oversize",
+--     commit = rule.commit, committed = true when the real handler ran,
+--     stall_ms = (stall), size = (oversize), send_bytes = (truncate: how many
+--     body bytes to write before closing) }
+-- The table itself is the would-be answer; the HTTP server carries out the
+-- action (see proxyshard.sandbox.server), in-process callers just see both.
 
 local cjson = require "cjson"
 local Faults = require "proxyshard.sandbox.faults"
@@ -600,7 +607,8 @@ function control.reset(self)
 end
 
 function control.faults_list(self)
-  return respond(200, { success = true, faults = array(self.faults:list()) })
+  return respond(200, { success = true, faults = array(self.faults:list()),
+    spent = array(self.faults:list_spent()) })
 end
 
 function control.faults_add(self, req)
@@ -671,6 +679,91 @@ local function normalize(req)
   return out
 end
 
+---------------------------------------------------------------------------
+-- Fault injection (rules: proxyshard.sandbox.faults)
+
+-- The real handling; validation failures and bugs become error answers.
+local function run(self, req)
+  local ok, res = pcall(dispatch, self, req)
+  if not ok then res = error_response(res) end
+  return res
+end
+
+-- The answer the request would get, with the state left as it was: the
+-- parts a handler may change are copied first and put back afterwards.
+local function dry_run(self, req)
+  local account, orders, charges = deep_copy(self.account), deep_copy(self.orders),
+    deep_copy(self.charges)
+  local res = run(self, req)
+  self.account, self.orders, self.charges = account, orders, charges
+  return res
+end
+
+-- Exactly `size` bytes of valid JSON: an object with a padding string when
+-- there is room for it, else a bare string.
+local PAD_HEAD, PAD_TAIL = '{"success":true,"padding":"', '"}'
+local function padded_json(size)
+  if size >= #PAD_HEAD + #PAD_TAIL then
+    return PAD_HEAD .. string.rep("x", size - #PAD_HEAD - #PAD_TAIL) .. PAD_TAIL
+  elseif size >= 2 then
+    return '"' .. string.rep("x", size - 2) .. '"'
+  end
+  return string.rep("0", size)
+end
+
+local PAD_HEADER_BYTES = 1000
+
+-- `n` bytes of junk header values: x-pad-1, x-pad-2, ... of 1000 bytes each.
+local function add_pad_headers(headers, n)
+  local i = 0
+  while n > 0 do
+    i = i + 1
+    local len = math.min(n, PAD_HEADER_BYTES)
+    headers["x-pad-" .. i] = string.rep("p", len)
+    n = n - len
+  end
+end
+
+-- The answer to a request that hit `fault`, see the module comment.
+local function faulted(self, req, entry, fault)
+  local shapes = fault.status ~= nil or fault.action ~= "answer"
+  local res
+  if fault.commit or not shapes then
+    res = run(self, req)
+    entry.committed = true
+  else
+    entry.committed = false
+    if fault.status == nil and fault.action ~= "oversize" then res = dry_run(self, req) end
+  end
+  if fault.action == "oversize" then
+    res = {
+      status = fault.status or 200,
+      headers = { ["content-type"] = fault.content_type or "application/json" },
+      body = padded_json(fault.size),
+    }
+  elseif fault.status then
+    res = {
+      status = fault.status,
+      headers = { ["content-type"] = fault.content_type },
+      body = fault.body,
+    }
+  end
+  res.headers = res.headers or {}
+  for name, value in pairs(fault.headers or {}) do res.headers[name:lower()] = value end
+  add_pad_headers(res.headers, fault.huge_headers or 0)
+  res.delay = fault.delay_ms > 0 and fault.delay_ms / 1000 or nil
+  res.fault = {
+    id = fault.id,
+    action = fault.action,
+    commit = fault.commit,
+    committed = entry.committed,
+    stall_ms = fault.stall_ms,
+    size = fault.size,
+    send_bytes = fault.action == "truncate" and #(res.body or "") // 2 or nil,
+  }
+  return res
+end
+
 --- Handle one request; see the module comment for the table shapes.
 function State:handle(raw)
   local req = normalize(raw)
@@ -683,24 +776,17 @@ function State:handle(raw)
     return ok and res or error_response(res)
   end
 
-  self.log[#self.log + 1] = log_entry(req)
+  local entry = log_entry(req)
+  self.log[#self.log + 1] = entry
   if #self.log > REQUEST_LOG_MAX then table.remove(self.log, 1) end
 
   local fault = self.faults:take(req.method, req.path)
-  local delay = fault and fault.delay_ms > 0 and fault.delay_ms / 1000 or nil
-  if fault and fault.status then
-    -- Canned answer instead of the real handling: the state is untouched.
-    return {
-      status = fault.status,
-      headers = { ["content-type"] = fault.content_type },
-      body = fault.body,
-      delay = delay,
-    }
+  if fault then
+    entry.fault = fault.id
+    return faulted(self, req, entry, fault)
   end
-  ok, res = pcall(dispatch, self, req)
-  if not ok then res = error_response(res) end
-  res.delay = delay
-  return res
+  entry.committed = true
+  return run(self, req)
 end
 
 return State
