@@ -208,7 +208,7 @@ function Client:call(call, opts)
     self:notify("on_response", {
       method = req.method, url = req.url, attempt = attempt,
       status = res and res.status, headers = res and res.headers,
-      body = res and self.redact(res.body), time = res and res.total_time,
+      body = res and self.redact(res.body), time = res and res.total_time, reused = res and res.reused,
       error = terr and { kind = terr.kind, message = self.redact(tostring(terr.message)),
         request_sent = terr.request_sent },
     })

@@ -1,7 +1,8 @@
 --- Turn decoded JSON objects into exact Lua values, field by field.
 -- A shape names each field's type:
 --   "integer"  an exact integer            "count"   an exact integer >= 0
---   "money"    a money value (from cents)  "string"  "boolean"
+--   "money"    a money value (from cents)  "price"   a money value >= 0
+--   "string"   "boolean"
 --   { list = shape }    an array of objects of that shape
 --   { object = shape }  a nested object
 -- and `required = { ... }` lists the fields that must be present.
@@ -46,6 +47,15 @@ function scalar.money(v)
   local i, why = scalar.integer(v)
   if i == nil then return nil, "not integer cents: " .. why end
   return money.cents(i)
+end
+
+-- Prices are never negative: a negative total would slip under any
+-- max_total, so it is refused rather than believed.
+function scalar.price(v)
+  local m, why = scalar.money(v)
+  if m == nil then return nil, why end
+  if m.cents < 0 then return nil, "a negative price (got " .. show(v) .. ")" end
+  return m
 end
 
 function scalar.string(v)

@@ -8,7 +8,7 @@ M.addon_line = {
   addon_key = "string",
   catalog_id = "integer",
   qty = "count",
-  price_per_unit = "money",
+  price_per_unit = "price",
   pending = { object = { action = "string", next_qty = "count" } },
 }
 
@@ -18,8 +18,8 @@ M.order = {
   product_name = "string",
   cycle_name = "string",
   quantity = "count",
-  price_paid = "money",
-  addons_price_paid = "money",
+  price_paid = "price",
+  addons_price_paid = "price",
   addons = { list = M.addon_line },
   p0f_slots_available = "count",
   p0f_slots_used = "count",
@@ -42,11 +42,11 @@ M.quote_response = {
   success = "boolean",
   addon_key = "string",
   catalog_id = "integer",
-  price_per_unit = "money",
+  price_per_unit = "price",
   current_qty = "count",
   add_qty = "count",
   new_qty = "count",
-  add_total = "money",
+  add_total = "price",
   -- a cap can only be enforced on a total we were actually told
   required = { "success", "add_total", "add_qty" },
 }
@@ -55,7 +55,7 @@ M.quote_response = {
 M.purchase_response = {
   success = "boolean",
   message = "string",
-  addons_price_paid = "money",
+  addons_price_paid = "price",
   addons = { list = M.addon_line },
   required = { "success" },
 }

@@ -9,8 +9,9 @@ local M = {}
 local Sandbox = {}
 Sandbox.__index = Sandbox
 
---- Start a sandbox; `args` are extra command-line arguments.
-function M.start(args)
+--- Start a sandbox; `args` are extra command-line arguments; `ca_file`
+-- the certificate to trust when it serves HTTPS.
+function M.start(args, ca_file)
   -- `echo $$` then `exec`: the printed pid is the sandbox's own
   local cmd = "echo $$; exec lua5.4 bin/proxyshard-sandbox --port 0 " .. (args or "")
     .. " 2>>/tmp/proxyshard-sandbox-spec.log"
@@ -18,9 +19,9 @@ function M.start(args)
   local pid = assert(tonumber(pipe:read("l")), "no pid")
   local line = pipe:read("l")
   assert(line, "the sandbox printed nothing (see /tmp/proxyshard-sandbox-spec.log)")
-  local url = assert(line:match("(http://127%.0%.0%.1:%d+)"), "no URL in: " .. line)
+  local url = assert(line:match("(https?://127%.0%.0%.1:%d+)"), "no URL in: " .. line)
   local self = setmetatable({ pipe = pipe, pid = pid, url = url, line = line,
-    session = core.session { timeout_ms = 5000 } }, Sandbox)
+    session = core.session { timeout_ms = 5000, ca_file = ca_file } }, Sandbox)
   return self
 end
 

@@ -116,6 +116,17 @@ local function shape_answer(stream, res, fault)
   return nil
 end
 
+-- A number per TCP connection, in order of first request, so the request
+-- log shows which requests shared a kept-alive connection.
+local function connection_id(self, connection)
+  local ids = self.connection_ids
+  if not ids[connection] then
+    self.connections = self.connections + 1
+    ids[connection] = self.connections
+  end
+  return ids[connection]
+end
+
 local function onstream(self, stream)
   local req_headers = stream:get_headers(READ_TIMEOUT)
   if not req_headers then return end
@@ -149,6 +160,7 @@ local function onstream(self, stream)
 
   local ok, res = pcall(self.state.handle, self.state, {
     method = method, path = path, query = query, headers = headers, body = body,
+    connection = connection_id(self, stream.connection),
   })
   if not ok then
     log_line(self, "handler error: %s", tostring(res))
@@ -243,6 +255,8 @@ function M.start(opts)
     cq = cqueues.new(),
     stopped = false,
     scheme = opts.tls and "https" or "http",
+    connection_ids = setmetatable({}, { __mode = "k" }),
+    connections = 0,
   }, Server)
   local ctx
   if opts.tls then

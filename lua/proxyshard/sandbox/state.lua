@@ -659,7 +659,7 @@ local function log_entry(req)
     headers[k] = (k == "authorization") and "[redacted]" or v
   end
   return { method = req.method, path = req.path, query = req.query, headers = headers,
-    body = req.body }
+    body = req.body, connection = req.connection }
 end
 
 -- Copy of the request with defaults filled in and header names lower-cased.
@@ -669,6 +669,7 @@ local function normalize(req)
     path = req.path or "/",
     query = req.query,
     body = req.body,
+    connection = req.connection,
     headers = {},
   }
   if out.query == nil then
