@@ -135,26 +135,37 @@ static int money_parse(lua_State *L)
     return 1;
 }
 
+/* Scratch arrays as userdata: collected even when an argument check
+ * raises half-way. */
+static int64_t *scratch(lua_State *L, size_t n)
+{
+    return (int64_t *)lua_newuserdata(L, (n ? n : 1) * sizeof(int64_t));
+}
+
+#define MAX_PARTS 1000000
+
 static int money_sum(lua_State *L)
 {
     size_t i, n;
-    int64_t total = 0;
+    int64_t total = 0, *amounts;
 
     luaL_checktype(L, 1, LUA_TTABLE);
     n = lua_rawlen(L, 1);
-    for (i = 1; i <= n; i++) {
+    amounts = scratch(L, n);
+    for (i = 0; i < n; i++) {
         ps_money *m;
-        lua_rawgeti(L, 1, (int)i);
+        lua_rawgeti(L, 1, (int)(i + 1));
         m = to_money(L, -1);
         if (m == NULL)
-            return luaL_error(L, "proxyshard.money.sum: item %d is a %s, not a money value",
-                              (int)i, luaL_typename(L, -1));
-        if (ps_money_add(total, m->cents, &total) != PS_MONEY_OK)
-            return luaL_error(L, "proxyshard.money.sum: %s", ps_money_strerror(PS_MONEY_RANGE));
+            return luaL_argerror(L, 1, lua_pushfstring(L, "item %d is a %s, not a money value",
+                                                       (int)(i + 1), luaL_typename(L, -1)));
+        amounts[i] = m->cents;
         lua_pop(L, 1);
     }
-    push_money(L, total);
-    return 1;
+    {
+        ps_money_status st = ps_money_sum(amounts, n, &total);
+        return push_result(L, "sum", st, total);
+    }
 }
 
 static int money_is(lua_State *L)
@@ -321,15 +332,6 @@ static void push_parts(lua_State *L, const int64_t *parts, size_t n)
     }
 }
 
-/* Scratch arrays as userdata: collected even when an argument check
- * raises half-way. */
-static int64_t *scratch(lua_State *L, size_t n)
-{
-    return (int64_t *)lua_newuserdata(L, n * sizeof(int64_t));
-}
-
-#define MAX_PARTS 1000000
-
 static int money_allocate(lua_State *L)
 {
     int64_t cents = check_money(L, 1), *ratios, *parts;
@@ -343,10 +345,12 @@ static int money_allocate(lua_State *L)
     ratios = scratch(L, n);
     parts = scratch(L, n);
     for (i = 0; i < n; i++) {
+        int negzero;
         lua_rawgeti(L, 2, (int)(i + 1));
-        ratios[i] = check_integer(L, -1, "a ratio");
-        if (ratios[i] < 0)
-            return luaL_argerror(L, 2, "ratios must not be negative");
+        if (!ps_tocents(L, -1, &ratios[i], &negzero) || ratios[i] < 0)
+            return luaL_argerror(L, 2, lua_pushfstring(L,
+                "ratio %d must be a non-negative integer up to 2^53-1, got %s", (int)(i + 1),
+                lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1)));
         lua_pop(L, 1);
     }
     st = ps_money_allocate(cents, ratios, n, parts);

@@ -256,6 +256,16 @@ ps_money_status ps_money_muldiv(int64_t cents, int64_t num, int64_t den, ps_roun
     return checked(q, out);
 }
 
+ps_money_status ps_money_sum(const int64_t *amounts, size_t n, int64_t *out)
+{
+    wide total = 0; /* 2^53 * SIZE_MAX would overflow, but n is bounded by memory */
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        total += amounts[i];
+    return checked(total, out);
+}
+
 ps_money_status ps_money_add(int64_t a, int64_t b, int64_t *out)
 {
     return checked((wide)a + b, out);

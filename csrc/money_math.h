@@ -67,6 +67,10 @@ ps_money_status ps_decimal_parse(const char *text, size_t len, int64_t *num,
 ps_money_status ps_money_muldiv(int64_t cents, int64_t num, int64_t den,
                                 ps_rounding mode, int64_t *out);
 
+/* The sum of n amounts; only the total must be in range (the partial
+ * sums may leave it). */
+ps_money_status ps_money_sum(const int64_t *amounts, size_t n, int64_t *out);
+
 /* Checked a + b, a - b, a * n (n an integer within +/-(2^53 - 1)). */
 ps_money_status ps_money_add(int64_t a, int64_t b, int64_t *out);
 ps_money_status ps_money_sub(int64_t a, int64_t b, int64_t *out);

@@ -16,6 +16,9 @@ packages=(
   luarocks                              # packaging check
   lua-busted lua-check lua-socket curl  # tests and lint
   lua-sec openssl                       # TLS specs
+  luajit2 libluajit2-5.1-dev            # LuaJIT run of the money specs (conflicts with libluajit-5.1-dev)
+  clang libclang-rt-14-dev              # money parser fuzzer: libFuzzer is in libclang-rt-14-dev, only
+                                        # recommended by clang, so not pulled in by --no-install-recommends
 )
 # shellcheck disable=SC2206
 packages+=(${PROXYSHARD_EXTRA_PACKAGES:-})

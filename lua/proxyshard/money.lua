@@ -6,6 +6,7 @@ local core = require "proxyshard.core"
 local errors = require "proxyshard.errors"
 
 local pairs = pairs
+local ipairs = ipairs
 
 local M = {}
 for name, value in pairs(core.money) do M[name] = value end
@@ -23,5 +24,9 @@ function M.parse(text, mode)
 end
 
 M.zero = M.cents(0)
+
+-- our own copy: changing it must not change the C module's table
+M.ROUNDING_MODES = {}
+for i, name in ipairs(core.money.ROUNDING_MODES) do M.ROUNDING_MODES[i] = name end
 
 return M
