@@ -19,6 +19,7 @@ packages=(
   luajit2 libluajit2-5.1-dev            # LuaJIT run of the money specs (conflicts with libluajit-5.1-dev)
   clang libclang-rt-14-dev              # money parser fuzzer: libFuzzer is in libclang-rt-14-dev, only
                                         # recommended by clang, so not pulled in by --no-install-recommends
+  valgrind                              # memcheck phase
 )
 # shellcheck disable=SC2206
 packages+=(${PROXYSHARD_EXTRA_PACKAGES:-})
