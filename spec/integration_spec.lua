@@ -67,7 +67,7 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal("application/json", r.headers["content-type"])
     assert.are.equal("application/json", r.headers.accept)
     assert.are.equal(tostring(#r.body), r.headers["content-length"])
-    assert.matches("^proxyshard%-lua/%d+%.%d+%.%d+ %(Lua 5%.4; libcurl/", r.headers["user-agent"])
+    assert.matches("^proxyshard%-lua/%d+%.%d+%.%d+ %(Lua 5%.%d; libcurl/", r.headers["user-agent"])
     assert.are.equal("[redacted]", r.headers.authorization)
   end)
 

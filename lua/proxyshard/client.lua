@@ -8,6 +8,9 @@ local retry = require "proxyshard.retry"
 local version = require "proxyshard.version"
 local shapes = require "proxyshard.shapes"
 local account = require "proxyshard.model.account"
+local nginx_transport = require "proxyshard.transport.nginx"
+
+local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
 local type = type
 local error = error
@@ -81,6 +84,36 @@ local function sleep(seconds)
   require("proxyshard.core").sleep(seconds)
 end
 
+local TRANSPORT_NAMES = { auto = true, curl = true, nginx = true, resty = true, subrequest = true }
+
+-- The transport: an object given by the user, or one by name. "auto" (the
+-- default) is libcurl, except inside nginx, where it is the non-blocking
+-- nginx transport; blocking libcurl inside nginx only when named "curl".
+local function make_transport(opts, settings)
+  local t = opts.transport
+  if type(t) == "table" then
+    if type(t.request) ~= "function" then bad_option("transport", "must be an object with a request method") end
+    return t
+  end
+  t = t or "auto"
+  if not TRANSPORT_NAMES[t] then
+    bad_option("transport", "must be an object or one of auto, curl, nginx, resty, subrequest")
+  end
+  if opts.subrequest_location ~= nil and type(opts.subrequest_location) ~= "string" then
+    bad_option("subrequest_location", "must be a location path such as \"/proxyshard\"")
+  end
+  if t == "auto" then t = nginx_transport.available() and "nginx" or "curl" end
+  if t == "curl" then
+    local curl = require "proxyshard.transport.curl"
+    return curl.new(settings), curl.describe()
+  end
+  return nginx_transport.new {
+    use = t == "nginx" and "auto" or t,
+    location = opts.subrequest_location,
+    max_response_bytes = settings.max_response_bytes,
+  }, nginx_transport.describe()
+end
+
 --- Create a client. See proxyshard.new for the options.
 function M.new(opts)
   if type(opts) ~= "table" then
@@ -99,18 +132,11 @@ function M.new(opts)
     bad_option("ca_file", "must be a path string")
   end
 
-  local transport = opts.transport
-  local below
-  if transport == nil then
-    local curl = require "proxyshard.transport.curl"
-    transport = curl.new {
-      timeout = timeout, connect_timeout = connect_timeout,
-      max_response_bytes = max_bytes, ca_file = opts.ca_file,
-    }
-    below = curl.describe()
-  elseif type(transport) ~= "table" or type(transport.request) ~= "function" then
-    bad_option("transport", "must be an object with a request method")
-  end
+  local transport, below = make_transport(opts, {
+    timeout = timeout, connect_timeout = connect_timeout,
+    max_response_bytes = max_bytes, ca_file = opts.ca_file,
+  })
+  local in_nginx = nginx_transport.available()
 
   local self = {
     -- the token lives in a closure, not a field: it cannot be printed,
@@ -133,9 +159,9 @@ function M.new(opts)
     connect_timeout = connect_timeout,
     transport = transport,
     retry = retry.policy(opts),
-    sleep = check_function(opts, "sleep") or sleep,
+    sleep = check_function(opts, "sleep") or (in_nginx and ngx.sleep) or sleep,
     random = check_function(opts, "random") or math.random,
-    now = check_function(opts, "now") or os.time,
+    now = check_function(opts, "now") or (in_nginx and ngx.time) or os.time,
     hooks = { on_request = check_function(opts, "on_request"), on_response = check_function(opts, "on_response") },
     user_agent = format("proxyshard-lua/%s (%s%s)", version, _VERSION,
       below and ("; " .. below) or ""),

@@ -25,6 +25,7 @@ M.KINDS = {
   network = "the connection failed or broke",
   tls = "the TLS handshake or certificate verification failed",
   budget = "the quoted total is above max_total: nothing was bought",
+  phase = "inside nginx, the call was made in a phase that cannot do non-blocking I/O (use ngx.timer.at)",
   unknown_outcome = "a state-changing request may or may not have been carried out (no answer came back)",
 }
 

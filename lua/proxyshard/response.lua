@@ -53,11 +53,12 @@ local function transport_failure(call, terr, ctx)
   local kind = terr.kind
   local message = ctx.redact(tostring(terr.message))
   local where = { method = call.method, path = call.path, request_sent = terr.request_sent ~= false }
-  if kind ~= "timeout" and kind ~= "tls" and kind ~= "too_large" then kind = "network" end
+  if kind ~= "timeout" and kind ~= "tls" and kind ~= "too_large" and kind ~= "phase" then kind = "network" end
   if not where.request_sent then
     -- provably never left: safe to send again, whatever the method (but a
-    -- certificate will not verify any better the second time)
-    where.retryable = kind ~= "tls"
+    -- certificate will not verify any better the second time, nor will
+    -- the nginx phase change)
+    where.retryable = kind ~= "tls" and kind ~= "phase"
     return errors.new(kind, message, where)
   end
   if call.mutates then
