@@ -20,6 +20,7 @@ packages=(
   clang libclang-rt-14-dev              # money parser fuzzer: libFuzzer is in libclang-rt-14-dev, only
                                         # recommended by clang, so not pulled in by --no-install-recommends
   valgrind                              # memcheck phase
+  nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache  # spec/nginx_spec.lua: a real nginx
 )
 # shellcheck disable=SC2206
 packages+=(${PROXYSHARD_EXTRA_PACKAGES:-})

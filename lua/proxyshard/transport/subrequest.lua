@@ -4,16 +4,27 @@
 -- `keepalive`. Works in the rewrite, access and content phases.
 --
 -- The location receives the request's headers through variables (the
--- parent request's own headers must not reach the API), so it must
--- declare them; see the README's OpenResty section:
+-- parent request's own headers must not reach the API). The variables are
+-- declared in a location of their own: a `set` inside the proxying
+-- location would run again in each subrequest and blank them. See the
+-- README's OpenResty section for the whole configuration:
 --
 --   location /proxyshard/ {
 --     internal;
---     set $proxyshard_authorization ""; set $proxyshard_user_agent "";
---     set $proxyshard_content_type "";
 --     proxy_pass_request_headers off;
 --     proxy_set_header Authorization $proxyshard_authorization;
---     ... proxy_next_upstream off; proxy_pass https://proxyshard_api/;
+--     proxy_set_header User-Agent $proxyshard_user_agent;
+--     proxy_set_header Content-Type $proxyshard_content_type;
+--     proxy_set_header Accept application/json;
+--     proxy_http_version 1.1; proxy_set_header Connection "";
+--     proxy_next_upstream off;             # never resend a POST
+--     proxy_pass https://proxyshard_api/;  # an upstream with keepalive
+--   }
+--   location = /proxyshard-variables {
+--     internal;
+--     set $proxyshard_authorization ""; set $proxyshard_user_agent "";
+--     set $proxyshard_content_type "";
+--     return 404;
 --   }
 local ngx = ngx -- luacheck: ignore (the nginx global)
 
@@ -55,7 +66,9 @@ end
 function Transport:request(req)
   -- only the path and query of req.url: the location decides the host
   local path = req.url:match("^https?://[^/]+(/.*)$") or "/"
-  local vars = {}
+  -- every variable gets a value ("" sends no header), so nginx never
+  -- reads one uninitialised
+  local vars = { proxyshard_authorization = "", proxyshard_user_agent = "", proxyshard_content_type = "" }
   for _, line in pairs(req.headers) do
     local name, value = line:match("^([^:]+):%s*(.*)$")
     local var = name and HEADER_VARS[lower(name)]

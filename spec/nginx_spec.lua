@@ -1,0 +1,493 @@
+-- A real nginx: Debian's, with libnginx-mod-http-lua, on loopback with one
+-- worker, the sandbox as its upstream, and proxyshard.core built for LuaJIT
+-- (scripts/build-luajit.sh). Location handlers (spec/support/nginx/
+-- handlers.lua) call the API; this spec drives them over real HTTP and reads
+-- the sandbox's ledger and request log. It proves the calls do not block
+-- the worker: while one handler waits on a sandbox answer delayed by a
+-- second, a second request to the same worker completes in a fraction of
+-- that — unless the first one uses blocking libcurl. Last, the README's
+-- nginx.conf excerpt runs as written against the sandbox over HTTPS.
+-- Installs nothing: scripts/setup.sh installs nginx and its lua module.
+local socket = require "socket"
+local cjson = require "cjson"
+local sandbox_process = require "support.sandbox_process"
+
+local ORDER = "/user/api/orders/12345"
+local PURCHASE = ORDER .. "/addons/purchase"
+local CALCULATE = ORDER .. "/addons/calculate"
+local LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+
+local function sh(cmd)
+  local ok = os.execute(cmd)
+  return ok == true or ok == 0
+end
+
+local function capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(text))
+  f:close()
+end
+
+local ROOT = capture("pwd"):gsub("%s+$", "")
+local NGINX = io.open("/usr/sbin/nginx") and "/usr/sbin/nginx" or "nginx"
+
+-- Poll fn every 20 ms for at most `seconds`; its first truthy value, or nil.
+local function wait_for(fn, seconds)
+  local deadline = socket.gettime() + seconds
+  repeat
+    local v = fn()
+    if v then return v end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  return nil
+end
+
+-- Is the process running (not gone, not a zombie)?
+local function alive(pid)
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z"
+end
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- One HTTP/1.0 GET over LuaSocket: status, body, seconds taken; or nil, err.
+local function http_get(port, path, headers, timeout)
+  local c = socket.tcp()
+  c:settimeout(timeout or 20)
+  local t0 = socket.gettime()
+  local ok, err = c:connect("127.0.0.1", port)
+  if not ok then
+    c:close()
+    return nil, err
+  end
+  local extra = {}
+  for name, value in pairs(headers or {}) do extra[#extra + 1] = name .. ": " .. value .. "\r\n" end
+  c:send("GET " .. path .. " HTTP/1.0\r\nHost: 127.0.0.1\r\n" .. table.concat(extra) .. "\r\n")
+  local raw, rerr = c:receive("*a")
+  c:close()
+  if not raw then return nil, rerr end
+  local status = tonumber(raw:match("^HTTP/1%.%d (%d%d%d)"))
+  return status, raw:match("\r\n\r\n(.*)$") or "", socket.gettime() - t0
+end
+
+--- nginx, run by hand in a temporary prefix, a child of this process.
+local function stop_nginx(n)
+  local workers = {}
+  for pid in capture("pgrep -P " .. n.pid):gmatch("%d+") do workers[#workers + 1] = pid end
+  sh("kill -QUIT " .. n.pid .. " 2>/dev/null")
+  if not wait_for(function() return not alive(n.pid) end, 15) then
+    sh("kill -KILL " .. n.pid .. " 2>/dev/null")
+    wait_for(function() return not alive(n.pid) end, 5)
+  end
+  for _, pid in ipairs(workers) do
+    if alive(pid) then sh("kill -KILL " .. pid .. " 2>/dev/null") end
+  end
+  if not alive(n.pid) then n.pipe:close() end -- reaps it
+  sh("rm -rf '" .. n.prefix .. "'")
+end
+
+-- render(prefix, port): the configuration; env: "NAME=value " words for nginx
+local function start_nginx(render, env)
+  local last
+  for _ = 1, 3 do -- the free port may be taken in between: try another
+    local prefix = capture("mktemp -d /tmp/proxyshard-nginx.XXXXXX"):gsub("%s+$", "")
+    assert(sh("mkdir -p " .. prefix .. "/logs " .. prefix .. "/tmp"))
+    local port = free_port()
+    write_file(prefix .. "/nginx.conf", render(prefix, port))
+    -- `echo $$` then `exec`: the printed pid is nginx's master
+    local pipe = assert(io.popen(("echo $$; exec env %s%s -p %s/ -c %s/nginx.conf -e %s/logs/error.log "
+      .. ">%s/logs/stderr.log 2>&1 </dev/null"):format(env or "", NGINX, prefix, prefix, prefix, prefix)))
+    local n = { pipe = pipe, pid = assert(tonumber(pipe:read("l"))), port = port, prefix = prefix }
+    local up = wait_for(function()
+      if not alive(n.pid) then return "exited" end
+      return http_get(port, "/health", nil, 2) and "up" -- any answer
+    end, 20)
+    if up == "up" then return n end
+    last = read_file(prefix .. "/logs/stderr.log") .. read_file(prefix .. "/logs/error.log")
+    stop_nginx(n)
+    if not last:find("Address already in use", 1, true) then break end
+  end
+  error("nginx did not start:\n" .. tostring(last))
+end
+
+-- The spec's configuration, from spec/support/nginx/nginx.conf.template.
+local function template_config(sandbox_port)
+  local template = read_file(ROOT .. "/spec/support/nginx/nginx.conf.template")
+  return function(prefix, port)
+    local vars = { PREFIX = prefix, ROOT = ROOT, PORT = tostring(port), SANDBOX_PORT = tostring(sandbox_port) }
+    return (template:gsub("@([%u_]+)@", function(k) return assert(vars[k], k) end))
+  end
+end
+
+-- Replace `from` (plain text, exactly once) in `text`.
+local function replace_once(text, from, to)
+  local i, j = text:find(from, 1, true)
+  assert(i and not text:find(from, j + 1, true), "the README's excerpt no longer has exactly one " .. from)
+  return text:sub(1, i - 1) .. to .. text:sub(j + 1)
+end
+
+-- The README's excerpt as it stands, pointed at the sandbox over HTTPS
+-- instead of user-api.proxyshard.com:443, trusting `ca_file`, and run in
+-- a temporary prefix.
+local function readme_config(sandbox_port, ca_file)
+  local readme = read_file(ROOT .. "/README.md")
+  local section = assert(readme:match("\n## OpenResty / nginx\n(.-)\n## "), "no OpenResty section in README.md")
+  local conf = assert(section:match("```nginx\n(.-)```"), "no nginx.conf excerpt in the README's OpenResty section")
+  return function(prefix, port)
+    local c = conf
+    c = replace_once(c, "server user-api.proxyshard.com:443;", "server 127.0.0.1:" .. sandbox_port .. ";")
+    c = replace_once(c, "/etc/ssl/certs/ca-certificates.crt", ca_file)
+    c = c:gsub("/opt/proxyshard/", ROOT .. "/")
+    c = replace_once(c, "listen 127.0.0.1:8080;", "listen 127.0.0.1:" .. port .. ";")
+    c = replace_once(c, "\nevents {", ("\ndaemon off; pid %s/logs/nginx.pid; error_log %s/logs/error.log;\nevents {")
+      :format(prefix, prefix))
+    c = replace_once(c, "\nhttp {\n", ("\nhttp {\n  access_log %s/logs/access.log; client_body_temp_path %s/tmp/body; "
+      .. "proxy_temp_path %s/tmp/proxy;\n  fastcgi_temp_path %s/tmp/fastcgi; uwsgi_temp_path %s/tmp/uwsgi; "
+      .. "scgi_temp_path %s/tmp/scgi;\n"):format(prefix, prefix, prefix, prefix, prefix, prefix))
+    return c
+  end
+end
+
+describe("inside a real nginx (one worker, the sandbox upstream)", function()
+  local sb, nx
+
+  setup(function()
+    assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
+    -- up to date in a fraction of a second; nginx must not load a stale module
+    assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
+    sb = sandbox_process.start()
+    local ok, n = pcall(start_nginx, template_config(tonumber(sb.url:match(":(%d+)$"))))
+    if not ok then
+      sb:stop()
+      sb = nil
+      error(n, 0)
+    end
+    nx = n
+  end)
+
+  teardown(function()
+    if nx then stop_nginx(nx) end
+    if sb then sb:stop() end
+  end)
+
+  before_each(function() sb:reset() end)
+
+  -- GET a location; its decoded JSON answer (200 expected).
+  local function get(path, headers)
+    local status, body = http_get(nx.port, path, headers)
+    if status ~= 200 then
+      error(("GET %s: %s %s\n-- nginx error.log:\n%s"):format(path, tostring(status), tostring(body),
+        read_file(nx.prefix .. "/logs/error.log"):sub(-3000)), 2)
+    end
+    return cjson.decode(body)
+  end
+
+  -- A stashed result, once there is one.
+  local function result(key)
+    local body = wait_for(function()
+      local status, b = http_get(nx.port, "/result?key=" .. key)
+      return status == 200 and b
+    end, 10)
+    assert(body, "no result " .. key .. " within 10 s")
+    return cjson.decode(body)
+  end
+
+  local function seen(method, path)
+    local out = {}
+    for _, r in ipairs(sb:requests()) do
+      if (method == nil or r.method == method) and (path == nil or r.path == path) then out[#out + 1] = r end
+    end
+    return out
+  end
+
+  -- Request A (`slow`, which waits on the order's GET, delayed by 1 s) in
+  -- the background with the curl CLI; once the sandbox has A's request,
+  -- request B (`fast`), timed here.
+  local function race(slow, fast)
+    sb:fault { method = "GET", path = ORDER, delay_ms = 1000 }
+    local a_body = nx.prefix .. "/a.body"
+    local a_start = socket.gettime()
+    local a = assert(io.popen(("curl -s -m 30 -o %s -w '%%{http_code} %%{time_total}\\n' "
+      .. "'http://127.0.0.1:%d%s'; date +%%s.%%N"):format(a_body, nx.port, slow)))
+    local in_flight = wait_for(function() return #seen("GET", ORDER) == 1 end, 10)
+    local b_status, b_body, b_time = http_get(nx.port, fast)
+    local b_end = socket.gettime()
+    local out = a:read("a")
+    a:close()
+    assert(in_flight, "the sandbox never saw request A")
+    local a_status, a_time, a_end = out:match("^(%d+) ([%d.]+)\n([%d.]+)")
+    assert.are.equal("200", a_status, out)
+    assert.are.equal(200, b_status)
+    local a_answer, b_answer = cjson.decode(read_file(a_body)), cjson.decode(b_body)
+    assert.is_true(a_answer.ok, read_file(a_body))
+    assert.is_true(b_answer.ok, b_body)
+    return { a_start = a_start, a_time = tonumber(a_time), a_end = tonumber(a_end), b_time = b_time, b_end = b_end }
+  end
+
+  describe("through the subrequest location", function()
+    it("quotes: 3 → 5 p0f slots for 60 cents", function()
+      local q = get("/quote?qty=2")
+      assert.is_true(q.ok, q.text)
+      assert.are.equal(3, q.current_qty)
+      assert.are.equal(2, q.add_qty)
+      assert.are.equal(5, q.new_qty)
+      assert.are.equal(30, q.price_per_unit)
+      assert.are.equal(60, q.total)
+      local r = seen()
+      assert.are.equal(1, #r)
+      assert.are.equal(CALCULATE, r[1].path)
+      assert.are.equal("addon_key=p0f_slots&add_qty=2", r[1].query)
+    end)
+
+    it("sends the client's headers only, over a kept-alive upstream connection", function()
+      local parent = { Cookie = "session=parent-cookie", ["X-Parent-Secret"] = "leak" }
+      assert.is_true(get("/quote", parent).ok)
+      assert.is_true(get("/quote", parent).ok)
+      local r = seen()
+      assert.are.equal(2, #r)
+      for _, req in ipairs(r) do
+        assert.are.equal("[redacted]", req.headers.authorization) -- the client's, redacted by the sandbox
+        assert.matches("^proxyshard%-lua/%S+ %(Lua 5%.1; ngx_lua/%d+%)$", req.headers["user-agent"])
+        assert.are.equal("application/json", req.headers.accept)
+        assert.is_nil(req.headers.cookie)
+        assert.is_nil(req.headers["x-parent-secret"])
+        assert.is_nil(req.headers["content-type"])
+      end
+      assert.are.equal(r[1].connection, r[2].connection)
+    end)
+
+    it("buys under a cap that passes: one charge of 60 cents", function()
+      local p = get("/purchase?qty=2&cap=60")
+      assert.is_true(p.ok, p.text)
+      assert.are.equal(60, p.quote_total)
+      assert.are.equal(150, p.addons_price_paid)
+      local ledger = sb:ledger()
+      assert.are.equal(1, #ledger)
+      assert.are.equal(60, ledger[1].amount_cents)
+      assert.are.equal(2, ledger[1].qty)
+      local post = seen("POST", PURCHASE)
+      assert.are.equal(1, #post)
+      assert.are.equal('{"add_qty":2,"addon_key":"p0f_slots"}', post[1].body)
+      assert.are.equal("application/json", post[1].headers["content-type"])
+    end)
+
+    it("refuses a cap that is too low: kind budget, nothing bought", function()
+      local p = get("/purchase?qty=2&cap=59")
+      assert.is_false(p.ok)
+      assert.are.equal("budget", p.kind)
+      assert.matches("above max_total $0.59", p.message, 1, true)
+      assert.are.equal(0, #sb:ledger())
+      assert.are.equal(0, #seen("POST"))
+    end)
+
+    it("sets signatures; the order then shows the slots used", function()
+      local s = get("/sign?ips=203.0.113.11,203.0.113.12&signature=win11")
+      assert.is_true(s.ok, s.text)
+      assert.are.equal(2, s.updated)
+      local info = get("/fetch")
+      assert.is_true(info.ok, info.text)
+      assert.are.equal(3, info.p0f_slots_used)
+      assert.are.equal(3, info.p0f_slots_available)
+    end)
+
+    describe("maps each failure to its kind", function()
+      it("validation: not enough slots", function()
+        local s = get("/sign?ips=203.0.113.11,203.0.113.12,203.0.113.13,203.0.113.14")
+        assert.are.equal("validation", s.kind)
+        assert.are.equal(400, s.status)
+        assert.matches("Not enough p0f slots", s.message, 1, true)
+        assert.are.equal(1, s.attempts)
+      end)
+
+      it("not_found: order 999", function()
+        local e = get("/fetch?order=999")
+        assert.are.equal("not_found", e.kind)
+        assert.are.equal(404, e.status)
+      end)
+
+      it("auth: a client with a wrong token", function()
+        local e = get("/fetch?token=wrong-token-123")
+        assert.are.equal("auth", e.kind)
+        assert.are.equal(401, e.status)
+        assert.are.equal(1, e.attempts)
+        assert.is_nil(e.text:find("wrong-token-123", 1, true))
+      end)
+
+      it("invalid_argument: a bad order id, nothing sent", function()
+        local e = get("/fetch?order=abc")
+        assert.are.equal("invalid_argument", e.kind)
+        assert.are.equal("order_id", e.argument)
+        assert.are.equal(0, #seen())
+      end)
+
+      it("server: a 503 on every try of a GET, retried (with ngx.sleep) to 3 attempts", function()
+        sb:fault { method = "GET", path = ORDER, status = 503, times = 0 }
+        local e = get("/fetch")
+        assert.are.equal("server", e.kind)
+        assert.are.equal(503, e.status)
+        assert.are.equal(3, e.attempts)
+        assert.are.equal(3, #seen("GET", ORDER))
+      end)
+
+      it("unknown_outcome: a purchase charged, its answer lost (nginx: 502), sent once", function()
+        sb:fault { method = "POST", path = PURCHASE, action = "drop", commit = true }
+        local e = get("/purchase?qty=2")
+        assert.are.equal("unknown_outcome", e.kind)
+        -- ngx.location.capture marks nginx's own 502 "truncated": the
+        -- upstream broke, so the transport reports a network failure
+        assert.are.equal("network", e.cause)
+        assert.matches("cut short (HTTP 502)", e.message, 1, true)
+        assert.are.equal(1, e.attempts)
+        assert.are.equal(1, #sb:ledger())
+        assert.are.equal(1, #seen("POST", PURCHASE))
+      end)
+
+      it("phase: a call in set_by_lua_block, nothing sent", function()
+        local e = get("/phase/set")
+        assert.are.equal("phase", e.kind)
+        assert.matches("in nginx's set phase", e.message, 1, true)
+        assert.matches("ngx.timer.at", e.message, 1, true)
+        assert.are.equal(1, e.attempts)
+        assert.are.equal(0, #seen())
+      end)
+
+      it("phase: a call in log_by_lua_block", function()
+        assert.is_true(get("/phase/log").ok)
+        local e = result("log")
+        assert.are.equal("phase", e.kind)
+        assert.matches("in nginx's log phase", e.message, 1, true)
+        assert.are.equal(0, #seen())
+      end)
+
+      it("phase: a subrequest from a timer", function()
+        assert.is_true(get("/phase/timer").ok)
+        local e = result("timer_subrequest")
+        assert.are.equal("phase", e.kind)
+        assert.matches("in nginx's timer phase, which has no subrequests", e.message, 1, true)
+        assert.are.equal(0, #seen())
+      end)
+    end)
+
+    it("does not block the worker: B completes while A waits 1 s on the API", function()
+      local t = race("/fetch", "/quote")
+      print(("# subrequest: B (/quote) took %.3f s while A (/fetch) waited %.3f s"):format(t.b_time, t.a_time))
+      assert.is_true(t.a_time >= 0.99, "A took " .. t.a_time)
+      -- B was done before A could even have been answered
+      assert.is_true(t.b_end < t.a_start + 1.0, "B ended after A")
+      assert.is_true(t.b_end < t.a_end)
+      assert.is_true(t.b_time < 0.5, "B took " .. t.b_time)
+    end)
+
+    it("for contrast: libcurl, asked for by name, blocks the worker until A is done", function()
+      local t = race("/curl/fetch", "/quote")
+      print(("# blocking libcurl: B (/quote) took %.3f s while A (/curl/fetch) waited %.3f s"):format(
+        t.b_time, t.a_time))
+      assert.is_true(t.a_time >= 0.99, "A took " .. t.a_time)
+      -- B could only be served once A's handler returned
+      assert.is_true(t.b_end >= t.a_start + 1.0, "B ended before A could")
+      assert.is_true(t.b_time >= 0.5, "B took " .. t.b_time)
+    end)
+  end)
+
+  describe("through lua-resty-http (a stand-in on cosockets)", function()
+    it("quotes", function()
+      local q = get("/resty/quote?qty=2")
+      assert.is_true(q.ok, q.text)
+      assert.are.same({ 3, 2, 5, 30, 60 }, { q.current_qty, q.add_qty, q.new_qty, q.price_per_unit, q.total })
+      local r = seen()
+      assert.are.equal(1, #r)
+      assert.are.equal("[redacted]", r[1].headers.authorization)
+    end)
+
+    it("buys under a cap: one charge of 60 cents; refuses a lower cap", function()
+      local p = get("/resty/purchase?qty=2&cap=60")
+      assert.is_true(p.ok, p.text)
+      assert.are.equal(150, p.addons_price_paid)
+      local too_low = get("/resty/purchase?qty=2&cap=59")
+      assert.are.equal("budget", too_low.kind)
+      local ledger = sb:ledger()
+      assert.are.equal(1, #ledger)
+      assert.are.equal(60, ledger[1].amount_cents)
+      assert.are.equal(1, #seen("POST", PURCHASE))
+    end)
+
+    it("works from a timer", function()
+      assert.is_true(get("/resty/timer").ok)
+      local q = result("timer_resty")
+      assert.is_true(q.ok, q.text)
+      assert.are.equal(60, q.total)
+      assert.are.equal(1, #seen("GET", CALCULATE))
+    end)
+
+    it("does not block the worker: B completes while A waits 1 s on the API", function()
+      local t = race("/resty/fetch", "/resty/quote")
+      print(("# resty.http: B (/resty/quote) took %.3f s while A (/resty/fetch) waited %.3f s"):format(
+        t.b_time, t.a_time))
+      assert.is_true(t.a_time >= 0.99, "A took " .. t.a_time)
+      assert.is_true(t.b_end < t.a_start + 1.0, "B ended after A")
+      assert.is_true(t.b_end < t.a_end)
+      assert.is_true(t.b_time < 0.5, "B took " .. t.b_time)
+    end)
+  end)
+end)
+
+describe("the README's nginx.conf excerpt", function()
+  local dir, sb, nx
+
+  setup(function()
+    assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
+    assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
+    dir = capture("mktemp -d /tmp/proxyshard-readme.XXXXXX"):gsub("%s+$", "")
+    -- the API's name, as nginx checks it; and 127.0.0.1 for the control session
+    assert(sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      .. "-subj /CN=user-api.proxyshard.com -addext subjectAltName=DNS:user-api.proxyshard.com,IP:127.0.0.1 "
+      .. "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1"):format(dir, dir)))
+    sb = sandbox_process.start(("--tls-cert %s/cert.pem --tls-key %s/key.pem"):format(dir, dir), dir .. "/cert.pem")
+    local ok, n = pcall(start_nginx, readme_config(tonumber(sb.url:match(":(%d+)$")), dir .. "/cert.pem"),
+      "PROXYSHARD_TOKEN=sandbox-token ")
+    if not ok then
+      sb:stop()
+      sb = nil
+      error(n, 0)
+    end
+    nx = n
+  end)
+
+  teardown(function()
+    if nx then stop_nginx(nx) end
+    if sb then sb:stop() end
+    if dir then sh("rm -rf '" .. dir .. "'") end
+  end)
+
+  it("works as written: /topup buys under its cap over verified HTTPS", function()
+    local status, body = http_get(nx.port, "/topup")
+    assert.are.equal(200, status, tostring(body) .. "\n" .. read_file(nx.prefix .. "/logs/error.log"):sub(-2000))
+    local answer = cjson.decode(body)
+    assert.are.equal(60, answer.quoted_cents)
+    assert.are.equal(150, answer.addons_price_paid_cents)
+    local ledger = sb:ledger()
+    assert.are.equal(1, #ledger)
+    assert.are.equal(60, ledger[1].amount_cents)
+  end)
+end)
