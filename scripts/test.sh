@@ -1,73 +1,198 @@
 #!/usr/bin/env bash
-# The whole test suite: installs/builds what it needs (scripts/setup.sh),
-# then runs every busted spec on Lua 5.4, the money specs again on LuaJIT
-# (the C module built into build-luajit/) and the money parser fuzzer
-# (scripts/fuzz.sh, FUZZ_SECONDS, default 20). Ends with one line
-# "N passed, N failed" over all of them (the fuzz run counts as one test).
+# The whole test suite. Installs/builds what it needs (scripts/setup.sh),
+# then runs these phases, each a TAP producer whose "ok"/"not ok" lines are
+# added up:
+#   lua5.4          every busted spec on Lua 5.4 (the soak spec included)
+#   LuaJIT          the library's specs again on LuaJIT (LUAJIT_SPECS below),
+#                   the C module built against luajit2 (scripts/build-luajit.sh)
+#   fuzz            the money parser fuzzer (scripts/fuzz.sh, FUZZ_SECONDS,
+#                   default 20); one test
+#   valgrind        the specs that drive the C module (MEMORY_SPECS below)
+#                   under valgrind memcheck: zero errors, zero definite leaks
+#   ASan+UBSan      the same specs against the C module built with
+#                   -DENABLE_ASAN=ON into build-asan/; any report fails
+# It ends with one line "N passed, N failed" over all phases and exits
+# non-zero when any phase failed. A phase that fails with no failing test of
+# its own (a build that breaks, valgrind errors or an ASan report while every
+# test passed, a run with no test at all) counts as one more failed test,
+# named after the phase.
 #   usage: scripts/test.sh [busted args...]   e.g. scripts/test.sh spec/money_spec.lua
 #   With arguments, only the Lua 5.4 busted run is done, with those arguments.
+#   PROXYSHARD_QUICK=1 scripts/test.sh   skips the slow phases (valgrind,
+#   ASan+UBSan) for local use; CI sets nothing and runs them all.
+# shellcheck disable=SC2317 # the phase functions run only through phase()
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+
+quick=${PROXYSHARD_QUICK:-0}
+[[ $quick == 0 ]] && quick=
 scripts/setup.sh || exit 1
 
-tap=$(mktemp)
-jit_tap=$(mktemp)
-trap 'rm -f "$tap" "$jit_tap"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-count_tap() { # file -> "passed failed"
-  echo "$(grep '^ok ' "$1" | grep -vc '# SKIP') $(grep -c '^not ok ' "$1")"
+# The specs that drive proxyshard.core for real (libcurl sessions, cents,
+# money), for the valgrind and ASan+UBSan phases. Not the sandbox's own
+# specs (they test Lua code) nor lint, packaging, demo or nginx (they mostly
+# run other programs).
+MEMORY_SPECS=(
+  spec/core_session_spec.lua spec/core_cents_spec.lua spec/money_spec.lua
+  spec/integration_spec.lua spec/fault_matrix_spec.lua spec/tls_spec.lua
+  spec/hostile_spec.lua spec/client_spec.lua spec/retry_spec.lua
+  spec/reconcile_spec.lua spec/validate_spec.lua spec/soak_spec.lua
+)
+
+# The specs of the library itself (not of the sandbox, which runs on Lua
+# 5.4 only) for the LuaJIT phase: the same code runs inside nginx.
+LUAJIT_SPECS=(
+  spec/validate_spec.lua spec/json_spec.lua spec/money_spec.lua spec/core_cents_spec.lua
+  spec/core_session_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/reconcile_spec.lua
+  spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
+  spec/hostile_spec.lua spec/tls_spec.lua
+)
+
+passed=0
+failed=0
+status=0
+recap=()
+
+now() { date +%s.%N; }
+
+# phase NAME COMMAND...: run COMMAND, a TAP producer, showing its output, and
+# add its results to the totals.
+phase() {
+  local name=$1 tap="$work/phase.tap" start rc p f secs
+  shift
+  echo "# phase: $name"
+  start=$(now)
+  "$@" | tee "$tap"
+  rc=${PIPESTATUS[0]}
+  p=$(grep '^ok ' "$tap" | grep -vc '# SKIP')
+  f=$(grep -c '^not ok ' "$tap")
+  if [[ $f -eq 0 && ($rc -ne 0 || $p -eq 0) ]]; then
+    # broke with no failing test to show for it: that is one failed test
+    echo "not ok - $name: exit status $rc with $p passed, 0 failed"
+    f=1
+  fi
+  secs=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+  echo "# phase: $name: $p passed, $f failed, $secs s"
+  recap+=("# phase: $name: $p passed, $f failed, $secs s")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  if [[ $rc -ne 0 || $f -ne 0 ]]; then status=1; fi
+}
+
+skip_phase() {
+  echo "# phase: $1: skipped ($2)"
+  recap+=("# phase: $1: skipped ($2)")
+}
+
+# cmake_build DIR ARGS...: configure and build the C module into DIR, quiet
+# unless it fails; then it prints "not ok" with the compiler's output as
+# TAP comments, for the phase to count.
+cmake_build() {
+  local dir=$1 log
+  shift
+  if ! log=$(cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="${PROXYSHARD_BUILD_TYPE:-RelWithDebInfo}" "$@" 2>&1 &&
+      cmake --build "$dir" 2>&1); then
+    echo "not ok - build of the C module into $dir"
+    # shellcheck disable=SC2001
+    sed 's/^/# /' <<<"$log"
+    return 1
+  fi
 }
 
 # lua5.4 explicitly: /usr/bin/busted's shebang would pick Lua 5.1
-lua5.4 /usr/bin/busted -o TAP "$@" | tee "$tap"
-status=${PIPESTATUS[0]}
-read -r passed failed < <(count_tap "$tap")
-if [[ $status -eq 0 && $passed -eq 0 ]]; then
-  echo "no test ran" >&2
-  status=1
-fi
+lua54_specs() {
+  lua5.4 /usr/bin/busted -o TAP "$@"
+}
 
-if [[ $# -eq 0 ]]; then
-  # --- the money specs on LuaJIT, the C module built against luajit2 ---
-  jit_ok=1
-  if ! cmake -S . -B build-luajit -DLUA_PKG=luajit \
-      -DCMAKE_BUILD_TYPE="${PROXYSHARD_BUILD_TYPE:-RelWithDebInfo}" >/dev/null; then
-    echo "LuaJIT build: cmake configure failed" >&2
-    jit_ok=0
-  elif ! build_log=$(cmake --build build-luajit 2>&1); then
-    echo "$build_log" >&2
-    echo "LuaJIT build failed" >&2
-    jit_ok=0
+luajit_specs() {
+  if ! scripts/build-luajit.sh >/dev/null; then # it prints the compiler's output
+    echo "not ok - build of the C module for LuaJIT (scripts/build-luajit.sh)"
+    return 1
   fi
-  if [[ $jit_ok -eq 1 ]]; then
-    echo "# LuaJIT: spec/money_spec.lua spec/core_cents_spec.lua"
-    # lpath still comes from .busted; only the cpath points at the LuaJIT build
-    luajit /usr/bin/busted --cpath='build-luajit/lib/?.so' -o TAP \
-      spec/money_spec.lua spec/core_cents_spec.lua | tee "$jit_tap"
-    jit_status=${PIPESTATUS[0]}
-    read -r jit_passed jit_failed < <(count_tap "$jit_tap")
-    passed=$((passed + jit_passed))
-    failed=$((failed + jit_failed))
-    if [[ $jit_status -ne 0 || $jit_passed -eq 0 ]]; then
-      if [[ $jit_failed -eq 0 ]]; then # busted itself broke: count it
-        echo "LuaJIT busted run failed (exit $jit_status, $jit_passed passed)" >&2
-        failed=$((failed + 1))
-      fi
-      [[ $status -ne 0 ]] || status=1
-    fi
-  else
-    failed=$((failed + 1))
-    [[ $status -ne 0 ]] || status=1
-  fi
+  # lpath still comes from .busted; only the cpath points at the LuaJIT build
+  luajit /usr/bin/busted --cpath='build-luajit/lib/?.so' -o TAP "${LUAJIT_SPECS[@]}"
+}
 
-  # --- the parser fuzzer: one test ---
+# A command that is one test: ok when it exits 0.
+fuzz_test() {
   if scripts/fuzz.sh; then
-    passed=$((passed + 1))
+    echo "ok 1 - money parser fuzzer"
   else
-    failed=$((failed + 1))
-    [[ $status -ne 0 ]] || status=1
+    echo "not ok 1 - money parser fuzzer"
+    return 1
+  fi
+}
+
+# valgrind memcheck over MEMORY_SPECS, with fewer iterations/requests where a
+# spec allows it (memcheck runs Lua some 20 times slower). Only busted is
+# under valgrind, not the processes it starts (the sandbox, test servers).
+# Exit 9 = valgrind found errors or definite leaks: its report is shown and
+# counted as a failed test.
+memcheck_specs() {
+  local log="$work/valgrind.log" rc
+  MONEY_SPEC_ITERATIONS=300 SOAK_REQUESTS=2000 \
+    valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+    --keep-debuginfo=yes --num-callers=20 --quiet --log-file="$log" \
+    lua5.4 /usr/bin/busted -o TAP "${MEMORY_SPECS[@]}"
+  rc=$?
+  if [[ $rc -eq 9 ]]; then
+    echo "not ok - valgrind memcheck: errors or definite leaks in the run above"
+  fi
+  if [[ -s $log ]]; then
+    echo "# valgrind's report:"
+    sed 's/^/# /' "$log"
+  fi
+  return "$rc"
+}
+
+# ASan+UBSan over MEMORY_SPECS. lua5.4 itself is not instrumented, so the
+# ASan runtime must be preloaded (it has to come first); libubsan needs no
+# preload, it comes in as a dependency of core.so. -fno-sanitize-recover
+# makes any UBSan finding fatal; halt_on_error does the same for ASan, and
+# LeakSanitizer checks at exit (clean for lua5.4 + busted: nothing is
+# suppressed). spec/support/keep_c_modules.lua keeps the C modules loaded
+# to the end, so that LSan's stacks name their functions. The preload is
+# given to busted only, through `env`; the processes it starts (sandbox,
+# test servers, openssl, sh) inherit it and run fine with it: they are
+# uninstrumented, so only malloc is intercepted, and LSan finds nothing in
+# them at exit. Their stderr, like busted's, is shown after the run.
+asan_specs() {
+  local log="$work/asan.log" rc
+  cmake_build build-asan -DENABLE_ASAN=ON -DCMAKE_C_FLAGS=-fno-sanitize-recover=undefined || return 1
+  env LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    SOAK_REQUESTS=2000 \
+    lua5.4 /usr/bin/busted --cpath='build-asan/lib/?.so' --helper=spec/support/keep_c_modules.lua \
+    -o TAP "${MEMORY_SPECS[@]}" 2>"$log"
+  rc=$?
+  if [[ $rc -ne 0 ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+    echo "not ok - ASan+UBSan: a sanitizer report in the run above"
+  fi
+  if [[ -s $log ]]; then
+    echo "# stderr of the ASan+UBSan run:"
+    sed 's/^/# /' "$log"
+  fi
+  return "$rc"
+}
+
+phase "lua5.4 busted" lua54_specs "$@"
+if [[ $# -eq 0 ]]; then
+  phase "LuaJIT" luajit_specs
+  phase "fuzz" fuzz_test
+  if [[ -z $quick ]]; then
+    phase "valgrind memcheck" memcheck_specs
+    phase "ASan+UBSan" asan_specs
+  else
+    skip_phase "valgrind memcheck" "PROXYSHARD_QUICK"
+    skip_phase "ASan+UBSan" "PROXYSHARD_QUICK"
   fi
 fi
 
+# the phases again, together, when there was more than one
+((${#recap[@]} > 1)) && printf '%s\n' "${recap[@]}"
 echo "$passed passed, $failed failed"
 exit "$status"
