@@ -7,6 +7,7 @@ if not ok then
 end
 local cjson = require "cjson"
 local socket = require "socket"
+local shell = require "support.shell"
 
 local SERVER = "spec/support/raw_http_server.lua"
 local UA = "proxyshard-lua/test"
@@ -41,11 +42,6 @@ local function stop_server(srv)
     os.execute("kill " .. srv.pid .. " 2>/dev/null")
     srv.pipe:close()
   end
-end
-
-local function have(cmd)
-  local r = os.execute(cmd .. " >/dev/null 2>&1")
-  return r == true or r == 0
 end
 
 describe("proxyshard.core session", function()
@@ -477,9 +473,9 @@ describe("proxyshard.core session over TLS", function()
     local tmp = os.tmpname()
     cert, key = tmp .. ".crt", tmp .. ".key"
     os.remove(tmp)
-    assert(have(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes " ..
+    assert(shell.sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes " ..
       "-keyout %s -out %s -days 2 -subj /CN=localhost " ..
-      "-addext subjectAltName=IP:127.0.0.1,DNS:localhost"):format(key, cert)))
+      "-addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1"):format(key, cert)))
     srv = start_server(("--tls %s %s"):format(cert, key))
     base = "https://127.0.0.1:" .. srv.port
   end)

@@ -1,10 +1,10 @@
 -- The README's main command, end to end: scripts/demo.sh starts the
 -- sandbox and runs examples/topup.lua against it.
+local shell = require "support.shell"
+
 describe("scripts/demo.sh", function()
   it("quotes, refuses over the cap, buys, signs, schedules, cancels, and spends exactly $0.60", function()
-    local pipe = assert(io.popen("bash scripts/demo.sh 2>&1"))
-    local out = pipe:read("a")
-    local ok = pipe:close()
+    local out, ok = shell.run("bash scripts/demo.sh 2>&1")
     assert.is_true(ok, out)
     local expected = {
       "account%s+dev@sandbox%.proxyshard%.test: 2 active orders, wallet %$100%.00",

@@ -11,64 +11,24 @@
 local socket = require "socket"
 local cjson = require "cjson"
 local sandbox_process = require "support.sandbox_process"
+local shell = require "support.shell"
 
 local ORDER = "/user/api/orders/12345"
 local PURCHASE = ORDER .. "/addons/purchase"
 local CALCULATE = ORDER .. "/addons/calculate"
 local LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh, run, read_file, write_file = shell.sh, shell.run, shell.read_file, shell.write_file
+local wait_for, free_port = shell.wait_for, shell.free_port
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  p:close()
-  return out
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(text))
-  f:close()
-end
-
-local ROOT = capture("pwd"):gsub("%s+$", "")
+local ROOT = run("pwd"):gsub("%s+$", "")
 local NGINX = io.open("/usr/sbin/nginx") and "/usr/sbin/nginx" or "nginx"
-
--- Poll fn every 20 ms for at most `seconds`; its first truthy value, or nil.
-local function wait_for(fn, seconds)
-  local deadline = socket.gettime() + seconds
-  repeat
-    local v = fn()
-    if v then return v end
-    socket.sleep(0.02)
-  until socket.gettime() > deadline
-  return nil
-end
 
 -- Is the process running (not gone, not a zombie)?
 local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
+  local stat = read_file("/proc/" .. pid .. "/stat") or ""
   local state = stat:match("^%d+ %b() (%a)")
   return state ~= nil and state ~= "Z"
-end
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
 end
 
 -- One HTTP/1.0 GET over LuaSocket: status, body, seconds taken; or nil, err.
@@ -94,7 +54,7 @@ end
 --- nginx, run by hand in a temporary prefix, a child of this process.
 local function stop_nginx(n)
   local workers = {}
-  for pid in capture("pgrep -P " .. n.pid):gmatch("%d+") do workers[#workers + 1] = pid end
+  for pid in run("pgrep -P " .. n.pid):gmatch("%d+") do workers[#workers + 1] = pid end
   sh("kill -QUIT " .. n.pid .. " 2>/dev/null")
   if not wait_for(function() return not alive(n.pid) end, 15) then
     sh("kill -KILL " .. n.pid .. " 2>/dev/null")
@@ -111,7 +71,7 @@ end
 local function start_nginx(render, env)
   local last
   for _ = 1, 3 do -- the free port may be taken in between: try another
-    local prefix = capture("mktemp -d /tmp/proxyshard-nginx.XXXXXX"):gsub("%s+$", "")
+    local prefix = shell.tmpdir("proxyshard-nginx")
     assert(sh("mkdir -p " .. prefix .. "/logs " .. prefix .. "/tmp"))
     local port = free_port()
     write_file(prefix .. "/nginx.conf", render(prefix, port))
@@ -124,7 +84,7 @@ local function start_nginx(render, env)
       return http_get(port, "/health", nil, 2) and "up" -- any answer
     end, 20)
     if up == "up" then return n end
-    last = read_file(prefix .. "/logs/stderr.log") .. read_file(prefix .. "/logs/error.log")
+    last = (read_file(prefix .. "/logs/stderr.log") or "") .. (read_file(prefix .. "/logs/error.log") or "")
     stop_nginx(n)
     if not last:find("Address already in use", 1, true) then break end
   end
@@ -133,7 +93,7 @@ end
 
 -- The spec's configuration, from spec/support/nginx/nginx.conf.template.
 local function template_config(sandbox_port)
-  local template = read_file(ROOT .. "/spec/support/nginx/nginx.conf.template")
+  local template = read_file(ROOT .. "/spec/support/nginx/nginx.conf.template") or ""
   return function(prefix, port)
     local vars = { PREFIX = prefix, ROOT = ROOT, PORT = tostring(port), SANDBOX_PORT = tostring(sandbox_port) }
     return (template:gsub("@([%u_]+)@", function(k) return assert(vars[k], k) end))
@@ -151,7 +111,7 @@ end
 -- instead of user-api.proxyshard.com:443, trusting `ca_file`, and run in
 -- a temporary prefix.
 local function readme_config(sandbox_port, ca_file)
-  local readme = read_file(ROOT .. "/README.md")
+  local readme = read_file(ROOT .. "/README.md") or ""
   local section = assert(readme:match("\n## OpenResty / nginx\n(.-)\n## "), "no OpenResty section in README.md")
   local conf = assert(section:match("```nginx\n(.-)```"), "no nginx.conf excerpt in the README's OpenResty section")
   return function(prefix, port)
@@ -198,7 +158,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     local status, body = http_get(nx.port, path, headers)
     if status ~= 200 then
       error(("GET %s: %s %s\n-- nginx error.log:\n%s"):format(path, tostring(status), tostring(body),
-        read_file(nx.prefix .. "/logs/error.log"):sub(-3000)), 2)
+        (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-3000)), 2)
     end
     return cjson.decode(body)
   end
@@ -458,7 +418,7 @@ describe("the README's nginx.conf excerpt", function()
   setup(function()
     assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
     assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
-    dir = capture("mktemp -d /tmp/proxyshard-readme.XXXXXX"):gsub("%s+$", "")
+    dir = shell.tmpdir("proxyshard-readme")
     -- the API's name, as nginx checks it; and 127.0.0.1 for the control session
     assert(sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
       .. "-subj /CN=user-api.proxyshard.com -addext subjectAltName=DNS:user-api.proxyshard.com,IP:127.0.0.1 "
@@ -482,7 +442,8 @@ describe("the README's nginx.conf excerpt", function()
 
   it("works as written: /topup buys under its cap over verified HTTPS", function()
     local status, body = http_get(nx.port, "/topup")
-    assert.are.equal(200, status, tostring(body) .. "\n" .. read_file(nx.prefix .. "/logs/error.log"):sub(-2000))
+    assert.are.equal(200, status,
+      tostring(body) .. "\n" .. (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-2000))
     local answer = cjson.decode(body)
     assert.are.equal(60, answer.quoted_cents)
     assert.are.equal(150, answer.addons_price_paid_cents)

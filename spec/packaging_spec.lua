@@ -1,27 +1,22 @@
 -- The rock installs offline with `luarocks --lua-version=5.4 make`, and the
 -- installed copy works on its own: the C module, the Lua modules and the
 -- sandbox command, with no path into this checkout.
-local function run(cmd)
-  local pipe = assert(io.popen(cmd .. " 2>&1"))
-  local out = pipe:read("a")
-  local ok = pipe:close()
-  return ok, out
-end
+local shell = require "support.shell"
 
 describe("the rock", function()
   local tree
 
   setup(function()
-    tree = os.tmpname()
-    os.remove(tree)
+    tree = shell.tmpdir()
   end)
 
   teardown(function()
-    os.execute("rm -rf " .. tree .. " build.luarocks")
+    shell.sh("rm -rf " .. shell.q(tree) .. " build.luarocks")
   end)
 
   it("installs offline and loads from its tree alone", function()
-    local ok, out = run(("luarocks --lua-version=5.4 --tree %s make rockspec/proxyshard-scm-1.rockspec"):format(tree))
+    local out, ok = shell.run(("luarocks --lua-version=5.4 --tree %s make rockspec/proxyshard-scm-1.rockspec 2>&1")
+      :format(tree))
     assert.is_true(ok, out)
     -- a fresh interpreter, in another directory, seeing only the tree
     -- (and the system's lua-cjson)
@@ -33,15 +28,15 @@ describe("the rock", function()
       local info, err = o:fetch()
       io.write(tostring(m), " ", package.searchpath("proxyshard.core", package.cpath), " ", err.kind, "\n")
     ]]
-    ok, out = run(("cd / && LUA_PATH_5_4='%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;;' "
-      .. "LUA_CPATH_5_4='%s/lib/lua/5.4/?.so;;' lua5.4 -e '%s'"):format(tree, tree, tree, script))
+    out, ok = shell.run(("cd / && LUA_PATH_5_4='%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;;' "
+      .. "LUA_CPATH_5_4='%s/lib/lua/5.4/?.so;;' lua5.4 -e '%s' 2>&1"):format(tree, tree, tree, script))
     assert.is_true(ok, out)
     assert.are.equal(("$1,234.56 %s/lib/lua/5.4/proxyshard/core.so network\n"):format(tree), out)
   end)
 
   it("installs a sandbox command that runs from anywhere", function()
     -- run by the previous test's install; stopped by SIGTERM after 2 s
-    local _, out = run(("cd / && timeout -s TERM 2 %s/bin/proxyshard-sandbox --port 0"):format(tree))
+    local out = shell.run(("cd / && timeout -s TERM 2 %s/bin/proxyshard-sandbox --port 0 2>&1"):format(tree))
     assert.matches("proxyshard sandbox listening on http://127%.0%.0%.1:%d+ %(token: sandbox%-token%)", out)
     assert.matches("proxyshard sandbox stopped", out)
   end)

@@ -5,52 +5,17 @@
 
 local cjson = require "cjson"
 local socket = require "socket"
+local shell = require "support.shell"
+local sandbox_process = require "support.sandbox_process"
 
-local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."
-local BIN = ROOT .. "/bin/proxyshard-sandbox"
+local q, run, read_file = shell.q, shell.run, shell.read_file
+
 local TOKEN = "sandbox-token"
 local ME = "/user/api/me"
 local PURCHASE = "/user/api/orders/12345/addons/purchase"
 local BUY = '{"addon_key":"p0f_slots","add_qty":1}'
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  p:close()
-  return out
-end
-
-local tmp = run("mktemp -d"):match("[^\n]+")
-
--- The sandbox process: `echo $$` then `exec`, so the printed pid is its own.
-local function start_sandbox()
-  local pipe = assert(io.popen("echo $$; exec lua5.4 " .. q(BIN) .. " --port 0 2>>"
-    .. q(tmp .. "/sandbox.log")))
-  local pid = assert(tonumber(pipe:read("l")), "no pid")
-  local line = assert(pipe:read("l"), "the sandbox printed nothing")
-  local url = assert(line:match("(http://127%.0%.0%.1:%d+)"), "no URL in: " .. line)
-  return { pipe = pipe, pid = pid, url = url, port = tonumber(url:match(":(%d+)$")) }
-end
-
-local function stop_sandbox(sb)
-  if sb and sb.pipe then
-    os.execute("kill -TERM " .. sb.pid .. " 2>/dev/null")
-    sb.pipe:close()
-    sb.pipe = nil
-  end
-end
+local tmp = shell.tmpdir()
 
 -- curl: returns { rc, code, size, time, body, headers, err }. opts: method,
 -- body (JSON), max_time, extra (raw extra arguments), token (false: none).
@@ -120,16 +85,17 @@ local function read_response(c)
 end
 
 describe("sandbox faults over HTTP", function()
-  local sb, url
+  local sb, url, port
 
   lazy_setup(function()
-    sb = start_sandbox()
+    sb = sandbox_process.start()
     url = sb.url
+    port = tonumber(url:match(":(%d+)$"))
   end)
 
   lazy_teardown(function()
-    stop_sandbox(sb)
-    os.execute("rm -rf " .. q(tmp))
+    if sb then sb:stop() end
+    shell.sh("rm -rf " .. q(tmp))
   end)
 
   before_each(function()
@@ -281,11 +247,11 @@ describe("sandbox faults over HTTP", function()
 
   it("GET then POST on one kept-alive connection: the drop closes only that one", function()
     fault { method = "POST", path = PURCHASE, action = "drop", commit = true }
-    local other = connect(sb.port)
+    local other = connect(port)
     send_request(other, "GET", ME)
     assert.are.equal(200, (read_response(other)))
 
-    local c = connect(sb.port)
+    local c = connect(port)
     send_request(c, "GET", ME)
     local status, body = read_response(c)
     assert.are.equal(200, status)

@@ -2,47 +2,21 @@
 -- port, driven with the curl command-line tool.
 
 local cjson = require "cjson"
+local shell = require "support.shell"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."
 local BIN = ROOT .. "/bin/proxyshard-sandbox"
 local TOKEN = "sandbox-token"
 local ORDER = "/user/api/orders/"
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  return out, ok, how, code
-end
-
--- Polls `pred` every 50 ms for at most `seconds`; every wait here is bounded.
-local function wait_for(pred, seconds)
-  for _ = 1, math.ceil(seconds / 0.05) do
-    local v = pred()
-    if v then return v end
-    os.execute("sleep 0.05")
-  end
-  return pred()
-end
+local q, run, read_file, wait_for = shell.q, shell.run, shell.read_file, shell.wait_for
 
 local started = {}
 
 -- Starts the sandbox in the background. A wrapper subshell records its pid
 -- and, once it exits, its exit status, so specs can check how it stopped.
 local function start(args, env)
-  local dir = run("mktemp -d"):match("[^\n]+")
+  local dir = shell.tmpdir()
   local proc = { dir = dir }
   local cmd = ("( %s %s --port 0 %s >%s/out 2>%s/err </dev/null & echo $! >%s/pid.tmp;"
     .. " mv %s/pid.tmp %s/pid; wait $!; echo $? >%s/rc.tmp; mv %s/rc.tmp %s/rc )"
@@ -298,14 +272,14 @@ describe("proxyshard-sandbox command", function()
   end)
 
   it("prints help and exits 0", function()
-    local out, ok, how, code = run(q(BIN) .. " --help")
+    local out, ok, code, how = run(q(BIN) .. " --help")
     assert.truthy(out:find("Usage: proxyshard-sandbox", 1, true))
     assert.truthy(out:find("--port", 1, true))
     assert.are.same({ true, "exit", 0 }, { ok, how, code })
   end)
 
   it("rejects unknown options with status 2", function()
-    local _, ok, how, code = run(q(BIN) .. " --bogus 2>/dev/null")
+    local _, ok, code, how = run(q(BIN) .. " --bogus 2>/dev/null")
     assert.are.same({ nil, "exit", 2 }, { ok, how, code })
   end)
 end)
@@ -322,7 +296,7 @@ describe("proxyshard-sandbox over HTTPS", function()
   end
 
   lazy_setup(function()
-    dir = run("mktemp -d"):match("[^\n]+")
+    dir = shell.tmpdir()
     cert, key = dir .. "/cert.pem", dir .. "/key.pem"
     -- a throw-away self-signed certificate for 127.0.0.1, valid one day
     local out = run(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"

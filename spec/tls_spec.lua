@@ -2,30 +2,25 @@
 -- libcurl verifies it, and the client trusts it only when told to.
 local proxyshard = require "proxyshard"
 local sandbox_process = require "support.sandbox_process"
+local shell = require "support.shell"
 
 local TOKEN = "sandbox-token"
-
-local function sh(cmd)
-  local ok = os.execute(cmd .. " >/dev/null 2>&1")
-  return ok == true or ok == 0
-end
 
 describe("over HTTPS", function()
   local dir, cert, key, sb
 
   setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(sh("mkdir -p " .. dir))
+    dir = shell.tmpdir()
     cert, key = dir .. "/cert.pem", dir .. "/key.pem"
-    assert(sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-      .. "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s"):format(key, cert)))
+    assert(shell.sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      .. "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s >/dev/null 2>&1")
+      :format(key, cert)))
     sb = sandbox_process.start(("--tls-cert %s --tls-key %s"):format(cert, key), cert)
   end)
 
   teardown(function()
     if sb then sb:stop() end
-    if dir then os.execute("rm -rf " .. dir) end
+    if dir then shell.sh("rm -rf " .. shell.q(dir)) end
   end)
 
   it("serves https", function()
