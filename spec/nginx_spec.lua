@@ -129,21 +129,27 @@ local function readme_config(sandbox_port, ca_file)
   end
 end
 
+
+-- Build the module for LuaJIT (up to date in a fraction of a second; nginx
+-- must not load a stale one), start the sandbox with `sandbox_args`, then
+-- nginx with the configuration render_for(sandbox_port) makes; when nginx
+-- does not start, the sandbox is stopped again. Returns both.
+local function start_both(sandbox_args, ca_file, render_for, env)
+  assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
+  local sb = sandbox_process.start(sandbox_args, ca_file)
+  local ok, nx = pcall(start_nginx, render_for(tonumber(sb.url:match(":(%d+)$"))), env)
+  if not ok then
+    sb:stop()
+    error(nx, 0)
+  end
+  return sb, nx
+end
 describe("inside a real nginx (one worker, the sandbox upstream)", function()
   local sb, nx
 
   setup(function()
     assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
-    -- up to date in a fraction of a second; nginx must not load a stale module
-    assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
-    sb = sandbox_process.start()
-    local ok, n = pcall(start_nginx, template_config(tonumber(sb.url:match(":(%d+)$"))))
-    if not ok then
-      sb:stop()
-      sb = nil
-      error(n, 0)
-    end
-    nx = n
+    sb, nx = start_both(nil, nil, template_config)
   end)
 
   teardown(function()
@@ -417,21 +423,13 @@ describe("the README's nginx.conf excerpt", function()
 
   setup(function()
     assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
-    assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
     dir = shell.tmpdir("proxyshard-readme")
     -- the API's name, as nginx checks it; and 127.0.0.1 for the control session
     assert(sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
       .. "-subj /CN=user-api.proxyshard.com -addext subjectAltName=DNS:user-api.proxyshard.com,IP:127.0.0.1 "
       .. "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1"):format(dir, dir)))
-    sb = sandbox_process.start(("--tls-cert %s/cert.pem --tls-key %s/key.pem"):format(dir, dir), dir .. "/cert.pem")
-    local ok, n = pcall(start_nginx, readme_config(tonumber(sb.url:match(":(%d+)$")), dir .. "/cert.pem"),
-      "PROXYSHARD_TOKEN=sandbox-token ")
-    if not ok then
-      sb:stop()
-      sb = nil
-      error(n, 0)
-    end
-    nx = n
+    sb, nx = start_both(("--tls-cert %s/cert.pem --tls-key %s/key.pem"):format(dir, dir), dir .. "/cert.pem",
+      function(port) return readme_config(port, dir .. "/cert.pem") end, "PROXYSHARD_TOKEN=sandbox-token ")
   end)
 
   teardown(function()

@@ -9,6 +9,7 @@ local quote_model = require "proxyshard.model.quote"
 local receipt_model = require "proxyshard.model.receipt"
 local schedule_change = require "proxyshard.model.schedule_change"
 local reconcile = require "proxyshard.reconcile"
+local retry = require "proxyshard.retry"
 
 local setmetatable = setmetatable
 local tostring = tostring
@@ -67,8 +68,9 @@ function Addon:send_purchase(qty, opts)
   }, opts)
 end
 
-local PURCHASE_OPTIONS = { max_total = true, reconcile = true, max_retries = true, base_delay = true,
-  max_delay = true, max_retry_after = true }
+-- purchase's own options, and the retry options any call takes
+local PURCHASE_OPTIONS = { max_total = true, reconcile = true }
+for name in pairs(retry.DEFAULTS) do PURCHASE_OPTIONS[name] = true end
 
 --- POST …/addons/purchase: buy `add_qty` units now; the wallet is charged.
 -- opts.max_total (cents or money): quote first, and buy only when the

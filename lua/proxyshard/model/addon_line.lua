@@ -3,6 +3,7 @@
 local setmetatable = setmetatable
 local format = string.format
 local tostring = tostring
+local ipairs = ipairs
 
 local M = {}
 
@@ -32,6 +33,13 @@ function AddonLine:__tostring()
     text = text .. format(" (%s at renewal)", p.action)
   end
   return text
+end
+
+--- The line for add-on `key` in a list of lines (nil when absent).
+function M.find(lines, key)
+  for _, line in ipairs(lines or {}) do
+    if line.addon_key == key then return line end
+  end
 end
 
 --- Wrap each line of a converted list (nil stays nil).

@@ -20,9 +20,7 @@ end
 
 --- The add-on line for `key` ("p0f_slots"), or nil when the order has none.
 function OrderInfo:addon_line(key)
-  for _, line in ipairs(self.addons) do
-    if line.addon_key == key then return line end
-  end
+  return addon_line.find(self.addons, key)
 end
 
 --- Free p0f slots: signature slots bought and not yet taken by an IP.

@@ -2,7 +2,6 @@
 local setmetatable = setmetatable
 local tostring = tostring
 local format = string.format
-local ipairs = ipairs
 local addon_line = require "proxyshard.model.addon_line"
 
 local M = {}
@@ -26,9 +25,7 @@ end
 
 --- The add-on line this purchase was for, when the answer listed it.
 function Receipt:line()
-  for _, line in ipairs(self.addons or {}) do
-    if line.addon_key == self.addon_key then return line end
-  end
+  return addon_line.find(self.addons, self.addon_key)
 end
 
 function Receipt:__tostring()

@@ -1,7 +1,6 @@
 --- What scheduling or cancelling a downgrade returned.
 local setmetatable = setmetatable
 local format = string.format
-local ipairs = ipairs
 local addon_line = require "proxyshard.model.addon_line"
 
 local M = {}
@@ -23,9 +22,7 @@ end
 
 --- The add-on line concerned, when the answer listed it.
 function ScheduleChange:line()
-  for _, line in ipairs(self.addons or {}) do
-    if line.addon_key == self.addon_key then return line end
-  end
+  return addon_line.find(self.addons, self.addon_key)
 end
 
 function ScheduleChange:__tostring()
