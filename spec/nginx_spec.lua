@@ -67,6 +67,11 @@ local function stop_nginx(n)
   sh("rm -rf '" .. n.prefix .. "'")
 end
 
+-- Started as root (as CI does), nginx would run its worker as `nobody`,
+-- which can read neither a checkout under /root (0700) nor the 0700 temp
+-- prefix: keep the worker as the user running the spec.
+local RUN_AS = shell.run("id -u"):match("^0%s*$") and "\nuser root;\n" or ""
+
 -- render(prefix, port): the configuration; env: "NAME=value " words for nginx
 local function start_nginx(render, env)
   local last
@@ -74,7 +79,7 @@ local function start_nginx(render, env)
     local prefix = shell.tmpdir("proxyshard-nginx")
     assert(sh("mkdir -p " .. prefix .. "/logs " .. prefix .. "/tmp"))
     local port = free_port()
-    write_file(prefix .. "/nginx.conf", render(prefix, port))
+    write_file(prefix .. "/nginx.conf", render(prefix, port) .. RUN_AS)
     -- `echo $$` then `exec`: the printed pid is nginx's master
     local pipe = assert(io.popen(("echo $$; exec env %s%s -p %s/ -c %s/nginx.conf -e %s/logs/error.log "
       .. ">%s/logs/stderr.log 2>&1 </dev/null"):format(env or "", NGINX, prefix, prefix, prefix, prefix)))
