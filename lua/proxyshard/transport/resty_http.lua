@@ -7,10 +7,11 @@
 -- TLS: verification is on (ssl_verify = true); nginx checks the chain
 -- against `lua_ssl_trusted_certificate`, so the client's ca_file option
 -- does not apply here.
+local normalize_headers = require "proxyshard.transport.headers"
+
 local setmetatable = setmetatable
 local pairs = pairs
 local type = type
-local lower = string.lower
 local find = string.find
 local floor = math.floor
 
@@ -87,12 +88,7 @@ function Transport:request(req)
     return nil, { kind = "too_large", message = "response body larger than max_response_bytes ("
       .. self.max_response_bytes .. ")", request_sent = true }
   end
-  local out = {}
-  for name, value in pairs(res.headers or {}) do
-    if type(value) == "table" then value = table.concat(value, ", ") end
-    out[lower(name)] = value
-  end
-  return { status = res.status, headers = out, body = res.body or "" }
+  return { status = res.status, headers = normalize_headers(res.headers), body = res.body or "" }
 end
 
 function Transport.close() end

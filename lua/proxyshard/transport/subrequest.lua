@@ -28,11 +28,12 @@
 --   }
 local ngx = ngx -- luacheck: ignore (the nginx global)
 
+local normalize_headers = require "proxyshard.transport.headers"
+
 local setmetatable = setmetatable
 local pairs = pairs
 local type = type
 local lower = string.lower
-local concat = table.concat
 
 local M = {}
 
@@ -90,12 +91,7 @@ function Transport:request(req)
     return nil, { kind = "network", message = "the answer was cut short (HTTP " .. res.status .. ")",
       request_sent = true }
   end
-  local headers = {}
-  for name, value in pairs(res.header or {}) do
-    if type(value) == "table" then value = concat(value, ", ") end
-    headers[lower(name)] = value
-  end
-  return { status = res.status, headers = headers, body = res.body or "" }
+  return { status = res.status, headers = normalize_headers(res.header), body = res.body or "" }
 end
 
 function Transport.close() end
