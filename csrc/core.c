@@ -17,6 +17,7 @@ static const luaL_Reg core_funcs[] = {
     { "cents_check", ps_cents_check },
     { "cents_format", ps_cents_format },
     { "sleep", ps_sleep },
+    { "monotonic", ps_monotonic },
     { NULL, NULL }
 };
 

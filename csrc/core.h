@@ -20,8 +20,9 @@ int ps_session_new(lua_State *L);             /* core.session(opts) */
 /* money.c: pushes the core.money table (creates PS_MONEY_MT) */
 void ps_money_open(lua_State *L);
 
-/* sleep.c: core.sleep(seconds) */
+/* clock.c: core.sleep(seconds), core.monotonic() */
 int ps_sleep(lua_State *L);
+int ps_monotonic(lua_State *L);
 
 /* cents.c */
 int ps_cents_add(lua_State *L);

@@ -42,6 +42,8 @@ typedef struct {
     size_t max_body;
     const char *ca_file;        /* NULL or a copy stored after this struct */
     const char *user_agent;     /* idem */
+    const char *proxy;          /* idem; NULL: no proxy at all */
+    const char *no_proxy;       /* idem; NULL: no exception */
 
     /* Per-perform state, see the note at the top. */
     struct curl_slist *headers;
@@ -261,13 +263,34 @@ static const char *opt_string(lua_State *L, int t, const char *name, size_t *len
     return v;
 }
 
+/*
+ * A proxy URL with one of the schemes libcurl reads its proxy type from.
+ * Without a scheme libcurl would assume an HTTP proxy; the Lua layer
+ * (proxyshard.proxy) always writes one, so a bare host here is refused.
+ */
+static int is_proxy_url(const char *p)
+{
+    static const char *const schemes[] = {
+        "http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://", NULL
+    };
+    int i;
+
+    for (i = 0; schemes[i] != NULL; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncasecmp(p, schemes[i], n) == 0)
+            return p[n] != '\0';
+    }
+    return 0;
+}
+
 /* ---- core.session(opts) ----------------------------------------------- */
 
 int ps_session_new(lua_State *L)
 {
     long timeout_ms = DEFAULT_TIMEOUT_MS, connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
     size_t max_body = DEFAULT_MAX_RESPONSE_BYTES, ca_len = 0, ua_len = 0;
-    const char *ca = NULL, *ua = NULL;
+    size_t px_len = 0, np_len = 0;
+    const char *ca = NULL, *ua = NULL, *px = NULL, *np = NULL;
     ps_session *s;
     char *extra;
 
@@ -292,9 +315,15 @@ int ps_session_new(lua_State *L)
     }
     ca = opt_string(L, 1, "ca_file", &ca_len);                 /* 5 */
     ua = opt_string(L, 1, "user_agent", &ua_len);              /* 6 */
+    px = opt_string(L, 1, "proxy", &px_len);                   /* 7 */
+    if (px != NULL && !is_proxy_url(px))
+        luaL_argerror(L, 1, "proxy must be a URL with a scheme among http, https, "
+                            "socks4, socks4a, socks5, socks5h");
+    np = opt_string(L, 1, "no_proxy", &np_len);                /* 8 */
 
-    /* The two strings live in the same block, after the struct. */
-    s = (ps_session *)lua_newuserdata(L, sizeof *s + ca_len + 1 + ua_len + 1);
+    /* The strings live in the same block, after the struct. */
+    s = (ps_session *)lua_newuserdata(L, sizeof *s + ca_len + 1 + ua_len + 1 +
+                                             px_len + 1 + np_len + 1);
     memset(s, 0, sizeof *s);
     extra = (char *)(s + 1);
     s->timeout_ms = timeout_ms;
@@ -308,6 +337,16 @@ int ps_session_new(lua_State *L)
     if (ua != NULL) {
         memcpy(extra, ua, ua_len + 1);
         s->user_agent = extra;
+        extra += ua_len + 1;
+    }
+    if (px != NULL) {
+        memcpy(extra, px, px_len + 1);
+        s->proxy = extra;
+        extra += px_len + 1;
+    }
+    if (np != NULL) {
+        memcpy(extra, np, np_len + 1);
+        s->no_proxy = extra;
     }
     luaL_getmetatable(L, PS_SESSION_MT);
     lua_setmetatable(L, -2);
@@ -366,6 +405,9 @@ static int request_sent(CURLcode rc, long request_size)
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
+#if LIBCURL_VERSION_NUM >= 0x074900 /* 7.73.0 */
+    case CURLE_PROXY: /* a proxy (SOCKS) handshake failed */
+#endif
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -588,6 +630,25 @@ static int session_perform(lua_State *L)
         SETOPT(CURLOPT_CAINFO, s->ca_file);
     if (s->user_agent != NULL)
         SETOPT(CURLOPT_USERAGENT, s->user_agent);
+    /* Proxies only when asked for: an empty CURLOPT_PROXY makes libcurl
+     * ignore http_proxy, https_proxy, ALL_PROXY..., and an empty
+     * CURLOPT_NOPROXY keeps it from reading no_proxy/NO_PROXY, which would
+     * otherwise switch the chosen proxy off behind our back. Our headers
+     * (Authorization) go to the server only, never into a CONNECT to the
+     * proxy. The scheme of the URL gives the proxy type. */
+    SETOPT(CURLOPT_PROXY, s->proxy != NULL ? s->proxy : "");
+    SETOPT(CURLOPT_NOPROXY, s->no_proxy != NULL ? s->no_proxy : "");
+    SETOPT(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
+#if LIBCURL_VERSION_NUM >= 0x073400 /* 7.52.0: https:// proxies */
+    if (s->proxy != NULL) {
+        /* An https:// proxy is verified like the API, against ca_file
+         * when one is given. */
+        SETOPT(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+        SETOPT(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+        if (s->ca_file != NULL)
+            SETOPT(CURLOPT_PROXY_CAINFO, s->ca_file);
+    }
+#endif
     SETOPT(CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_body);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);

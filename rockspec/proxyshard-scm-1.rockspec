@@ -16,11 +16,14 @@ details. HTTP over libcurl from a small C module; errors are values
   license = "MIT",
   labels = { "api", "http", "libcurl", "proxy" },
 }
--- lua-cjson (and lua-http, for the sandbox) come from the system: Debian's
--- lua-cjson and lua-http packages. They are not listed as rock
--- dependencies so that `luarocks make` works offline against them.
+-- lua-cjson is needed at run time: `luarocks install` from a rock server
+-- brings it. On Debian it comes from apt (lua-cjson), which LuaRocks does not
+-- know about, so build offline with `luarocks make --deps-mode=none` (see the
+-- README). The sandbox (bin/proxyshard-sandbox) also needs lua-http (the
+-- "http" rock; Debian: lua-http); the library does not, so it is not listed.
 dependencies = {
   "lua >= 5.1",
+  "lua-cjson",
 }
 external_dependencies = {
   -- library only: Debian keeps curl.h under a multiarch include directory
@@ -36,8 +39,19 @@ build = {
     INSTALL_CMOD = "$(LIBDIR)",
     INSTALL_LMOD = "$(LUADIR)",
   },
+  install = {
+    -- LuaRocks wraps it so that it finds the rock's modules from anywhere
+    bin = { ["proxyshard-sandbox"] = "bin/proxyshard-sandbox" },
+  },
 }
+-- `luarocks --lua-version=5.4 test rockspec/proxyshard-scm-1.rockspec` from
+-- the checkout: the busted specs on Lua 5.4, against the C module built into
+-- build/ by scripts/setup.sh --tests (which installs the test packages when
+-- run as root). Extra arguments go to busted. A "command" test and no
+-- test_dependencies: busted comes from Debian (lua-busted), and LuaRocks
+-- would try to download it. The whole suite (LuaJIT, fuzzer, valgrind,
+-- ASan): scripts/test.sh.
 test = {
   type = "command",
-  command = "bash scripts/test.sh",
+  command = "scripts/setup.sh --tests && lua5.4 /usr/bin/busted",
 }

@@ -2,7 +2,8 @@
 # The main job, end to end: starts the sandbox on a free port, runs
 # examples/topup.lua against it (quote, buy under a cap, sign IPs, schedule
 # and cancel a downgrade), prints what it did in dollars and cents, and
-# stops the sandbox.
+# stops the sandbox. Installs (as root) only what the library and the
+# sandbox need at run time, not the test set (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -4,7 +4,9 @@
 # are never written to). Exits non-zero on any crash, sanitizer report or
 # broken invariant; a crashing input is kept as build/fuzz-crash-*.
 #   usage: FUZZ_SECONDS=60 scripts/fuzz.sh   (default 20 s)
-#   needs: clang, libclang-rt-14-dev (libFuzzer); see scripts/setup.sh
+#   needs: clang, libclang-rt-14-dev (libFuzzer), from the test set of
+#   scripts/setup.sh --tests. Builds with clang alone, not CMake: nothing of a
+#   checkout's former path is kept.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 

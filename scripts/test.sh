@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs/builds what it needs (scripts/setup.sh),
-# then runs these phases, each a TAP producer whose "ok"/"not ok" lines are
+# The whole test suite. Installs what it needs, the run-time packages and the
+# test set on top, and builds the C module (scripts/setup.sh --tests), then
+# runs these phases, each a TAP producer whose "ok"/"not ok" lines are
 # added up:
 #   lua5.4          every busted spec on Lua 5.4 (the soak spec included)
 #   LuaJIT          the library's specs again on LuaJIT (LUAJIT_SPECS below),
@@ -24,9 +25,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
+source scripts/lib/build.sh
+
 quick=${PROXYSHARD_QUICK:-0}
 [[ $quick == 0 ]] && quick=
-scripts/setup.sh || exit 1
+if ! scripts/setup.sh --tests; then
+  echo "not ok - scripts/setup.sh --tests: the packages or the build of the C module"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -87,14 +94,12 @@ skip_phase() {
   recap+=("# phase: $1: skipped ($2)")
 }
 
-# cmake_build DIR ARGS...: configure and build the C module into DIR, quiet
-# unless it fails; then it prints "not ok" with the compiler's output as
-# TAP comments, for the phase to count.
+# cmake_build DIR ARGS...: configure and build the C module into DIR
+# (build_module, scripts/lib/build.sh), quiet unless it fails; then it prints
+# "not ok" with the compiler's output as TAP comments, for the phase to count.
 cmake_build() {
   local dir=$1 log
-  shift
-  if ! log=$(cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="${PROXYSHARD_BUILD_TYPE:-RelWithDebInfo}" "$@" 2>&1 &&
-      cmake --build "$dir" 2>&1); then
+  if ! log=$(build_module "$@"); then
     echo "not ok - build of the C module into $dir"
     # shellcheck disable=SC2001
     sed 's/^/# /' <<<"$log"

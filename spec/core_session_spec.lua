@@ -464,6 +464,139 @@ describe("proxyshard.core session", function()
   end)
 end)
 
+-- Proxies: only the session's `proxy` option, never the environment. A
+-- second test server stands in for the proxy: it answers an absolute-form
+-- request ("GET http://host/path HTTP/1.1", what an HTTP proxy receives) by
+-- echoing it, so the answer says whether it went through the proxy, and it
+-- counts what it saw. The proxy variables are set in a child interpreter
+-- (the same one, with the same module paths), the only way to set them for
+-- libcurl from Lua without lua-posix.
+describe("proxyshard.core session and proxies", function()
+  local srv, proxy_srv, base, proxy_url
+
+  lazy_setup(function()
+    srv = start_server()
+    proxy_srv = start_server()
+    base = "http://127.0.0.1:" .. srv.port
+    proxy_url = "http://127.0.0.1:" .. proxy_srv.port
+  end)
+
+  lazy_teardown(function()
+    stop_server(srv)
+    stop_server(proxy_srv)
+  end)
+
+  local PROXY_VARS = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+    "no_proxy", "NO_PROXY" }
+
+  -- Runs `code` in a child interpreter with only the proxy variables of
+  -- `env` set; returns what it printed.
+  local function in_child(env, code)
+    local words = { "env" }
+    for _, name in ipairs(PROXY_VARS) do words[#words + 1] = "-u " .. name end
+    for name, value in pairs(env) do words[#words + 1] = name .. "=" .. shell.q(value) end
+    local prelude = ("package.path = %q; package.cpath = %q; local core = require 'proxyshard.core'\n")
+      :format(package.path, package.cpath)
+    words[#words + 1] = (rawget(_G, "jit") and "luajit" or "lua5.4") .. " -e " .. shell.q(prelude .. code) .. " 2>&1"
+    local out = shell.run(table.concat(words, " "))
+    return out
+  end
+
+  -- What the proxy saw for this absolute URL (or CONNECT authority).
+  local function proxy_count(target)
+    local s = core.session { timeout_ms = 5000 }
+    local res = assert(s:perform { method = "GET", url = proxy_url .. "/count?path=" ..
+      target:gsub("[^%w]", function(c) return ("%%%02X"):format(c:byte()) end) })
+    s:close()
+    return cjson.decode(res.body).count
+  end
+
+  -- The child's GET of `url` with a session made of `opts` (Lua source):
+  -- "target=<what the server that answered saw>" or "code=<CURLcode>".
+  local function child_get(env, opts, url)
+    return in_child(env, ([[
+      local s = core.session %s
+      local res, terr = s:perform { method = "GET", url = %q, headers = { "Authorization: Bearer t0ken-in-child" } }
+      if res then print("target=" .. (require("cjson").decode(res.body).target or "?"))
+      else print("code=" .. terr.code) end
+    ]]):format(opts, url))
+  end
+
+  it("ignores http_proxy, ALL_PROXY and all_proxy: a plain-http request goes direct", function()
+    for i, name in ipairs { "http_proxy", "ALL_PROXY", "all_proxy" } do
+      local path = "/echo/env-" .. i
+      local out = child_get({ [name] = proxy_url }, "{ timeout_ms = 5000 }", base .. path)
+      assert.equal("target=" .. path .. "\n", out, name)
+      assert.equal(0, proxy_count(base .. path), name)
+    end
+  end)
+
+  it("ignores https_proxy and HTTPS_PROXY: an https request goes direct", function()
+    local port = shell.free_port()
+    for _, name in ipairs { "https_proxy", "HTTPS_PROXY", "ALL_PROXY" } do
+      local out = child_get({ [name] = proxy_url }, "{ timeout_ms = 5000 }", "https://127.0.0.1:" .. port .. "/")
+      -- nobody listens there: refused, and the proxy saw no CONNECT
+      assert.equal("code=" .. CURLE_COULDNT_CONNECT .. "\n", out, name)
+      assert.equal(0, proxy_count("127.0.0.1:" .. port), name)
+    end
+  end)
+
+  it("goes through the proxy option, token and all (hence the plain-http rule)", function()
+    local s = core.session { timeout_ms = 5000, proxy = proxy_url }
+    local res = assert(s:perform { method = "GET", url = base .. "/echo/opt?a=1",
+      headers = { "Authorization: Bearer t0ken" } })
+    local seen = cjson.decode(res.body)
+    assert.equal(base .. "/echo/opt?a=1", seen.target)   -- absolute form: the proxy answered
+    assert.equal("Bearer t0ken", seen.headers.authorization)
+    res = assert(s:perform { method = "POST", url = base .. "/echo/opt-post", body = '{"n":1}', no_resend = true })
+    seen = cjson.decode(res.body)
+    assert.equal(base .. "/echo/opt-post", seen.target)
+    assert.equal('{"n":1}', seen.body)
+    s:close()
+    assert.equal(1, proxy_count(base .. "/echo/opt"))
+  end)
+
+  it("keeps the proxy option whatever no_proxy or NO_PROXY in the environment says", function()
+    local path = "/echo/env-no-proxy"
+    local out = child_get({ no_proxy = "*", NO_PROXY = "127.0.0.1" },
+      ("{ timeout_ms = 5000, proxy = %q }"):format(proxy_url), base .. path)
+    assert.equal("target=" .. base .. path .. "\n", out)
+  end)
+
+  it("sends the hosts of the no_proxy option direct", function()
+    local s = core.session { timeout_ms = 5000, proxy = proxy_url, no_proxy = "example.test, 127.0.0.1" }
+    assert.equal("/echo/np", cjson.decode(assert(s:perform { method = "GET", url = base .. "/echo/np" }).body).target)
+    s:close()
+    s = core.session { timeout_ms = 5000, proxy = proxy_url, no_proxy = "example.test" }
+    local res = assert(s:perform { method = "GET", url = base .. "/echo/np" })
+    assert.equal(base .. "/echo/np", cjson.decode(res.body).target)
+    s:close()
+  end)
+
+  it("an unreachable proxy: network, request_sent false", function()
+    local s = core.session { timeout_ms = 5000, proxy = "http://127.0.0.1:" .. shell.free_port() }
+    local res, terr = s:perform { method = "POST", url = base .. "/echo", body = "{}", no_resend = true }
+    assert.is_nil(res)
+    assert.equal("network", terr.kind)
+    assert.equal(CURLE_COULDNT_CONNECT, terr.code)
+    assert.is_false(terr.request_sent)
+    s:close()
+  end)
+
+  it("refuses bad proxy options", function()
+    for _, opts in ipairs {
+      { proxy = 5 }, { proxy = "" }, { proxy = "proxy.example:3128" }, { proxy = "ftp://proxy.example" },
+      { proxy = "http://proxy.example\r\nX-Injected: 1" }, { proxy = "http://proxy\0.example" },
+      { proxy = "http://" }, { no_proxy = 5 }, { no_proxy = "a\nb" },
+    } do
+      assert.has_error(function() core.session(opts) end)
+    end
+    for _, scheme in ipairs { "http", "HTTPS", "socks4", "socks4a", "socks5", "socks5h" } do
+      assert.has_no_error(function() core.session { proxy = scheme .. "://127.0.0.1:1" }:close() end)
+    end
+  end)
+end)
+
 -- TLS against the same server with --tls and a throw-away self-signed cert
 -- (openssl and lua-sec are test dependencies, installed by scripts/setup.sh).
 describe("proxyshard.core session over TLS", function()

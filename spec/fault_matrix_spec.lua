@@ -26,6 +26,10 @@ local ops = {
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2) end },
   reconcile = { method = "POST", path = PURCHASE,
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true }) end },
+  reconcile_briefly = { method = "POST", path = PURCHASE,
+    run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true, settle = 0.5 }) end },
+  reconcile_capped = { method = "POST", path = PURCHASE,
+    run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true, max_total = 60 }) end },
   sign = { method = "POST", path = SIGN,
     run = function(c) return c:order(12345):set_signatures { { ip = "203.0.113.11", signature = "win11" } } end },
 }
@@ -40,10 +44,14 @@ local rows = {
   { "GET 502 HTML every time", "fetch", { { status = 502, content_type = "text/html", body = HTML, times = 0 } },
     { kind = "server", attempts = 3, requests = 3 } },
   { "GET 429 Retry-After: 2", "fetch", { { status = 429, headers = { ["Retry-After"] = "2" } } },
-    { ok = true, requests = 2, sleep_values = { 2 } } },
+    { ok = true, requests = 2, sleep_values = { 2 }, client = { timeout = 10 } } },
   { "GET 503 Retry-After as an HTTP-date", "quote",
     { { status = 503, headers = { ["Retry-After"] = HTTP_DATE_IN_4S } } },
-    { ok = true, requests = 2, sleep_values = { 4 } } },
+    { ok = true, requests = 2, sleep_values = { 4 }, client = { timeout = 10 } } },
+  -- one deadline for the whole call: no wait that would end past it
+  { "GET 429 Retry-After: 2, beyond what is left of timeout = 1.5", "fetch",
+    { { status = 429, headers = { ["Retry-After"] = "2" } } },
+    { kind = "rate_limited", attempts = 1, requests = 1, sleeps = 0 } },
   { "GET 429 Retry-After beyond the cap", "fetch",
     { { status = 429, headers = { ["Retry-After"] = "3600" } } },
     { kind = "rate_limited", attempts = 1, requests = 1 } },
@@ -53,7 +61,10 @@ local rows = {
   { "GET oversized body", "fetch", { { action = "oversize", size = 2 * 1024 * 1024 } },
     { kind = "decode", attempts = 1, requests = 1 } },
   { "GET dropped connection, then fine", "fetch", { { action = "drop" } }, { ok = true, requests = 2 } },
-  { "GET stalled answer, then fine", "quote", { { action = "stall", stall_ms = 3000 } }, { ok = true, requests = 2 } },
+  { "GET stalled answer, then fine", "quote", { { action = "stall", stall_ms = 1000 } },
+    { ok = true, requests = 2, client = { timeout = 3 } } },
+  { "GET stalled past the whole call's timeout", "quote", { { action = "stall", stall_ms = 3000, times = 0 } },
+    { kind = "timeout", attempts = 1, requests = 1 } },
   { "GET huge headers", "fetch", { { huge_headers = 300 * 1024 } }, { kind = "decode", attempts = 1, requests = 1 } },
   { "GET 404", "fetch", { { status = 404, body = '{"success":false,"message":"Order not found"}' } },
     { kind = "not_found", attempts = 1, requests = 1 } },
@@ -70,8 +81,15 @@ local rows = {
   { "purchase answered 502 HTML after the charge", "purchase",
     { { status = 502, content_type = "text/html", body = HTML, commit = true } },
     { kind = "unknown_outcome", cause = "server", attempts = 1, requests = 1, charges = 1 } },
-  { "purchase answered 503 by the API", "purchase", { { status = 503 } },
-    { kind = "server", attempts = 1, requests = 1, charges = 0 } },
+  -- a 5xx is an unknown outcome whatever its body: gateways write JSON too
+  { "purchase answered 503 JSON", "purchase", { { status = 503 } },
+    { kind = "unknown_outcome", cause = "server", attempts = 1, requests = 1, charges = 0 } },
+  { "purchase answered 502 JSON by a gateway after the charge", "purchase",
+    { { status = 502, body = '{"success":false,"message":"upstream error"}', commit = true } },
+    { kind = "unknown_outcome", cause = "server", attempts = 1, requests = 1, charges = 1 } },
+  { "purchase answered 504 JSON by a gateway after the charge", "purchase",
+    { { status = 504, body = '{"message":"Gateway Timeout"}', commit = true } },
+    { kind = "unknown_outcome", cause = "server", attempts = 1, requests = 1, charges = 1 } },
   { "purchase 429 with Retry-After", "purchase", { { status = 429, headers = { ["Retry-After"] = "1" } } },
     { kind = "rate_limited", attempts = 1, requests = 1, charges = 0 } },
   { "purchase answer truncated after the charge", "purchase", { { action = "truncate", commit = true } },
@@ -88,16 +106,39 @@ local rows = {
     { { status = 200, body = '{"success":true,"addons_price_paid":150.5}', commit = true } },
     { kind = "unknown_outcome", cause = "decode", attempts = 1, requests = 1, charges = 1 } },
 
-  -- reconciliation: confirms, or resends once when sure nothing was bought
+  -- reconciliation: confirms; resends once only when the exchange is over
+  -- and the order shows nothing was bought; never while it may still land
   { "reconcile: dropped after the charge", "reconcile", { { action = "drop", commit = true } },
     { ok = true, reconciled = true, requests = 1, charges = 1 } },
   { "reconcile: dropped before the charge", "reconcile", { { action = "drop" } },
+    { kind = "unknown_outcome", cause = "network", attempts = 1, requests = 1, charges = 0 } },
+  { "reconcile: 502 JSON by a gateway after the charge", "reconcile",
+    { { status = 502, body = '{"success":false,"message":"upstream error"}', commit = true } },
+    { ok = true, reconciled = true, requests = 1, charges = 1 } },
+  { "reconcile: 504 JSON by a gateway before the charge", "reconcile",
+    { { status = 504, body = '{"message":"Gateway Timeout"}' } },
+    { kind = "unknown_outcome", cause = "server", attempts = 1, requests = 1, charges = 0 } },
+  { "reconcile: 500 before the charge, then resent", "reconcile", { { status = 500 } },
     { ok = true, retried = true, requests = 2, charges = 1 } },
-  { "reconcile: dropped twice before the charge", "reconcile", { { action = "drop", times = 2 } },
-    { kind = "network", attempts = 2, requests = 2, charges = 0 } },
-  { "reconcile: resend dropped after the charge", "reconcile",
-    { { action = "drop", times = 1 }, { action = "drop", commit = true, times = 1 } },
+  { "reconcile: 500 twice before the charge", "reconcile", { { status = 500, times = 2 } },
+    { kind = "server", attempts = 2, requests = 2, charges = 0 } },
+  { "reconcile: 500, then the resend dropped after the charge", "reconcile",
+    { { status = 500, times = 1 }, { action = "drop", commit = true, times = 1 } },
     { ok = true, reconciled = true, requests = 2, charges = 1 } },
+  -- the price rises between the first quote and the resend: quoted again
+  { "reconcile: 500 before the charge, and the price rose before the resend", "reconcile_capped",
+    { { status = 500 }, { path = CALCULATE, method = "GET", delay_ms = 0 },
+      { path = CALCULATE, method = "GET", status = 200,
+        body = '{"success":true,"addon_key":"p0f_slots","add_qty":2,"price_per_unit":5000,"add_total":10000}' } },
+    { kind = "budget", requests = 1, charges = 0 } },
+  -- a commit that lands after the client gave up (timeout = 1, held 2.5 s)
+  { "reconcile: a slow commit lands while it re-reads", "reconcile",
+    { { delay_ms = 2500, commit = "after_delay" } },
+    { ok = true, reconciled = true, requests = 1, charges = 1, real_sleep = true, client = { timeout = 1 } } },
+  { "reconcile: a slow commit lands after the settle window", "reconcile_briefly",
+    { { delay_ms = 2500, commit = "after_delay" } },
+    { kind = "unknown_outcome", cause = "timeout", attempts = 1, requests = 1, charges = 1, real_sleep = true,
+      client = { timeout = 1 }, settle_ms = 2500 } },
 
   -- another state change: signatures
   { "signatures dropped after they were set", "sign", { { action = "drop", commit = true } },
@@ -118,14 +159,20 @@ describe("fault matrix", function()
     if sb then sb:stop() end
   end)
 
-  local function new_client(sleeps)
-    return proxyshard.new {
+  local function new_client(sleeps, expect)
+    expect = expect or {}
+    local opts = {
       token = TOKEN, base_url = sb.url, timeout = 1.5,
-      sleep = function(s) sleeps[#sleeps + 1] = s end,
+      sleep = function(s)
+        sleeps[#sleeps + 1] = s
+        if expect.real_sleep then require("proxyshard.core").sleep(s) end
+      end,
       now = function() return NOW end,
       on_request = function(e) produced[#produced + 1] = e end,
       on_response = function(e) produced[#produced + 1] = e end,
     }
+    for k, v in pairs(expect.client or {}) do opts[k] = v end
+    return proxyshard.new(opts)
   end
 
   local function seen_on(route)
@@ -146,7 +193,7 @@ describe("fault matrix", function()
         sb:fault(f)
       end
       local sleeps = {}
-      local client = new_client(sleeps)
+      local client = new_client(sleeps, expect)
       -- a kept-alive connection first, so the faulted request goes out on
       -- a reused one: the case where libcurl would silently resend
       assert(client:me())
@@ -166,8 +213,10 @@ describe("fault matrix", function()
         assert.is_nil(value)
         assert.are.equal(expect.kind, err.kind, tostring(err))
         if expect.cause then assert.are.equal(expect.cause, err.cause) end
-        assert.are.equal(expect.attempts, err.attempts)
+        if expect.attempts then assert.are.equal(expect.attempts, err.attempts) end
       end
+      -- a request still held by the sandbox lands meanwhile: never twice
+      if expect.settle_ms then require("proxyshard.core").sleep(expect.settle_ms / 1000) end
       assert.are.equal(expect.requests, seen_on(op), "requests the sandbox saw")
       local ledger = sb:ledger()
       assert.are.equal(expect.charges or 0, #ledger, "charges")

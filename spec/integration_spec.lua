@@ -245,11 +245,40 @@ describe("against the sandbox over HTTP", function()
     assert.is_true(err.request_sent)
     assert.are.equal(1, err.attempts)
     assert.is_true(os.time() - t0 <= 2)
-    -- the same GET with the default retries gets through on the second try
-    sb:fault { method = "GET", path = "/user/api/orders/12345", delay_ms = 3000 }
-    info = assert(impatient:order(12345)):fetch()
     impatient:close()
+  end)
+
+  -- timeout bounds the whole call: before, each of the 3 attempts had 2 s
+  it("ends a call with retries within its timeout, attempts and waits included", function()
+    local core = require "proxyshard.core"
+    local slow = proxyshard.new { token = TOKEN, base_url = sb.url, timeout = 2, base_delay = 0.2 }
+    sb:fault { method = "GET", path = "/user/api/orders/12345", delay_ms = 3000, times = 0 }
+    local t0 = core.monotonic()
+    local info, err = slow:order(12345):fetch()
+    local took = core.monotonic() - t0
+    slow:close()
+    sb:reset()
+    assert.is_nil(info)
+    assert.are.equal("timeout", err.kind)
+    assert.is_true(took >= 1.9 and took < 3, "took " .. took .. " s")
+    -- the same with a short first failure: the retry gets what is left
+    sb:fault { method = "GET", path = "/user/api/orders/12345", status = 503 }
+    slow = proxyshard.new { token = TOKEN, base_url = sb.url, timeout = 2, base_delay = 0.2 }
+    info = assert(slow:order(12345):fetch())
+    slow:close()
     assert.are.equal(12345, info.order_id)
+  end)
+
+  it("says a host name did not resolve, and how to use the sandbox instead", function()
+    local lost = proxyshard.new { token = TOKEN, base_url = "https://no-such-host.invalid", timeout = 5 }
+    local me, err = lost:me { max_retries = 0 }
+    lost:close()
+    assert.is_nil(me)
+    assert.are.equal("network", err.kind)
+    assert.is_false(err.request_sent)
+    assert.matches("[Rr]esolve host", err.message)
+    assert.matches("bin/proxyshard%-sandbox", err.message)
+    assert.matches('base_url = "http://127%.0%.0%.1:8089"', err.message)
   end)
 
   it("reports a refused connection as network, not sent", function()

@@ -7,6 +7,15 @@
 -- second, a second request to the same worker completes in a fraction of
 -- that — unless the first one uses blocking libcurl. Last, the README's
 -- nginx.conf excerpt runs as written against the sandbox over HTTPS.
+--
+-- The lua-resty-http specs run the real module (0.17, with its dependency
+-- lua-resty-string) from PROXYSHARD_RESTY_HTTP_LIB: a ";"-list of
+-- directories, relative to the checkout or absolute, each one either a lib
+-- directory (holding resty/http.lua or resty/string.lua) or a folder of
+-- unpacked modules, each with its lib/ (.ci/run sets ../shared/vendor).
+-- Unset, or without both modules there, those specs are pending. Hostile
+-- servers (103 Early Hints, a drip, 64 MiB, junk after the answer) are
+-- spec/support/nginx/hostile_server.lua, between nginx and the sandbox.
 -- Installs nothing: scripts/setup.sh installs nginx and its lua module.
 local socket = require "socket"
 local cjson = require "cjson"
@@ -23,6 +32,44 @@ local wait_for, free_port = shell.wait_for, shell.free_port
 
 local ROOT = run("pwd"):gsub("%s+$", "")
 local NGINX = io.open("/usr/sbin/nginx") and "/usr/sbin/nginx" or "nginx"
+
+local function is_file(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The lua_package_path entries for the real lua-resty-http and
+-- lua-resty-string ("dir/?.lua;" each), from PROXYSHARD_RESTY_HTTP_LIB; or
+-- nil and why not.
+local function resty_path()
+  local value = os.getenv("PROXYSHARD_RESTY_HTTP_LIB")
+  if not value or value == "" then return nil, "PROXYSHARD_RESTY_HTTP_LIB is not set" end
+  local dirs = {}
+  for entry in value:gmatch("[^;]+") do
+    local dir = entry:sub(1, 1) == "/" and entry or (ROOT .. "/" .. entry)
+    dir = run("realpath -m " .. shell.q(dir)):gsub("%s+$", "")
+    if is_file(dir .. "/resty/http.lua") or is_file(dir .. "/resty/string.lua") then
+      dirs[#dirs + 1] = dir
+    else
+      for lib in run("ls -d " .. shell.q(dir) .. "/*/lib 2>/dev/null"):gmatch("[^\n]+") do dirs[#dirs + 1] = lib end
+    end
+  end
+  local found, entries = {}, {}
+  for _, dir in ipairs(dirs) do
+    for _, m in ipairs { "http", "string" } do
+      if is_file(dir .. "/resty/" .. m .. ".lua") then found[m] = true end
+    end
+    entries[#entries + 1] = dir .. "/?.lua;"
+  end
+  for _, m in ipairs { "http", "string" } do
+    if not found[m] then
+      return nil, ("PROXYSHARD_RESTY_HTTP_LIB=%s has no resty/%s.lua (lua-resty-%s)"):format(value, m, m)
+    end
+  end
+  return table.concat(entries)
+end
+local RESTY_PATH, NO_RESTY = resty_path()
 
 -- Is the process running (not gone, not a zombie)?
 local function alive(pid)
@@ -97,10 +144,11 @@ local function start_nginx(render, env)
 end
 
 -- The spec's configuration, from spec/support/nginx/nginx.conf.template.
-local function template_config(sandbox_port)
+local function template_config(sandbox_port, hostile_port)
   local template = read_file(ROOT .. "/spec/support/nginx/nginx.conf.template") or ""
   return function(prefix, port)
-    local vars = { PREFIX = prefix, ROOT = ROOT, PORT = tostring(port), SANDBOX_PORT = tostring(sandbox_port) }
+    local vars = { PREFIX = prefix, ROOT = ROOT, PORT = tostring(port), SANDBOX_PORT = tostring(sandbox_port),
+      HOSTILE_PORT = tostring(hostile_port), RESTY_PATH = RESTY_PATH or "" }
     return (template:gsub("@([%u_]+)@", function(k) return assert(vars[k], k) end))
   end
 end
@@ -135,34 +183,83 @@ local function readme_config(sandbox_port, ca_file)
 end
 
 
+-- One HTTP/1.0 request with a body over LuaSocket: status, body.
+local function http_request(port, method, path, body)
+  local c = socket.tcp()
+  c:settimeout(10)
+  assert(c:connect("127.0.0.1", port))
+  body = body or ""
+  c:send(("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s"):format(method, path, #body, body))
+  local raw = c:receive("*a") or ""
+  c:close()
+  return tonumber(raw:match("^HTTP/1%.%d (%d%d%d)")), raw:match("\r\n\r\n(.*)$") or ""
+end
+
+--- spec/support/nginx/hostile_server.lua, in front of the sandbox.
+local function start_hostile(sandbox_port)
+  local pipe = assert(io.popen(("echo $$; exec lua5.4 spec/support/nginx/hostile_server.lua %d 600 "
+    .. "2>>/tmp/proxyshard-hostile-spec.log"):format(sandbox_port)))
+  local pid = assert(tonumber(pipe:read("l")), "no pid")
+  local port = tonumber((pipe:read("l") or ""):match("^port=(%d+)$"))
+  assert(port, "the hostile server did not start (see /tmp/proxyshard-hostile-spec.log)")
+  local h = { pipe = pipe, pid = pid, port = port }
+  function h.control(method, path, body)
+    local status, answer = http_request(port, method, "/_hostile/" .. path, body and cjson.encode(body))
+    assert(status == 200, "hostile " .. path .. ": " .. tostring(status) .. " " .. tostring(answer))
+    return cjson.decode(answer)
+  end
+  function h.rule(r) return h.control("POST", "rules", r) end
+  function h.log() return h.control("GET", "log").requests end
+  function h.stop()
+    sh("kill -TERM " .. pid .. " 2>/dev/null")
+    pipe:close()
+  end
+  return h
+end
+
 -- Build the module for LuaJIT (up to date in a fraction of a second; nginx
--- must not load a stale one), start the sandbox with `sandbox_args`, then
--- nginx with the configuration render_for(sandbox_port) makes; when nginx
--- does not start, the sandbox is stopped again. Returns both.
-local function start_both(sandbox_args, ca_file, render_for, env)
+-- must not load a stale one), start the sandbox with `sandbox_args` (and,
+-- with `hostile`, the hostile front before it), then nginx with the
+-- configuration render_for(sandbox_port, hostile_port) makes; when nginx
+-- does not start, the others are stopped again. Returns sandbox, nginx,
+-- hostile front.
+local function start_both(sandbox_args, ca_file, render_for, env, hostile)
   assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
   local sb = sandbox_process.start(sandbox_args, ca_file)
-  local ok, nx = pcall(start_nginx, render_for(tonumber(sb.url:match(":(%d+)$"))), env)
+  local sandbox_port = tonumber(sb.url:match(":(%d+)$"))
+  local ok, hs = true, nil
+  if hostile then ok, hs = pcall(start_hostile, sandbox_port) end
   if not ok then
+    sb:stop()
+    error(hs, 0)
+  end
+  local nx
+  ok, nx = pcall(start_nginx, render_for(sandbox_port, hs and hs.port), env)
+  if not ok then
+    if hs then hs.stop() end
     sb:stop()
     error(nx, 0)
   end
-  return sb, nx
+  return sb, nx, hs
 end
 describe("inside a real nginx (one worker, the sandbox upstream)", function()
-  local sb, nx
+  local sb, nx, hs
 
   setup(function()
     assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
-    sb, nx = start_both(nil, nil, template_config)
+    sb, nx, hs = start_both(nil, nil, template_config, nil, true)
   end)
 
   teardown(function()
     if nx then stop_nginx(nx) end
+    if hs then hs.stop() end
     if sb then sb:stop() end
   end)
 
-  before_each(function() sb:reset() end)
+  before_each(function()
+    sb:reset()
+    hs.control("POST", "reset")
+  end)
 
   -- GET a location; its decoded JSON answer (200 expected).
   local function get(path, headers)
@@ -214,6 +311,24 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     assert.is_true(a_answer.ok, read_file(a_body))
     assert.is_true(b_answer.ok, b_body)
     return { a_start = a_start, a_time = tonumber(a_time), a_end = tonumber(a_end), b_time = b_time, b_end = b_end }
+  end
+
+  -- The calls `ops` (e.g. "purchase,quote") in one handler under `prefix`
+  -- ("/resty" or "" for the subrequest location), through the hostile
+  -- front; query: more parameters. The results, in order.
+  local function calls(prefix, ops, query)
+    local path = prefix .. "/sequence?ops=" .. ops .. (query or "")
+    local status, body = http_get(nx.port, path, nil, 40)
+    assert(status == 200, ("%s: %s %s\n-- nginx error.log:\n%s"):format(path, tostring(status),
+      tostring(body), (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-3000)))
+    return cjson.decode(body).results
+  end
+
+  -- The hostile front's connection numbers of the requests it passed or shaped.
+  local function conns()
+    local out = {}
+    for i, r in ipairs(hs.log()) do out[i] = r.conn end
+    return out
   end
 
   describe("through the subrequest location", function()
@@ -360,6 +475,67 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       end)
     end)
 
+    -- What bounds an attempt through a subrequest: nginx's proxy_*_timeout
+    -- (2 s on the hostile location), not the client's timeout.
+    describe("bounded by nginx (proxy_*_timeout 2s), not by timeout", function()
+      local function sequence(ops, query) return calls("", ops, query) end
+
+      it("a stall ends at proxy_read_timeout as a timeout", function()
+        sb:fault { method = "GET", path = ORDER, delay_ms = 4000 }
+        local r = sequence("fetch", "&timeout=10&retries=0")
+        assert.are.equal("timeout", r[1].kind)
+        assert.matches("proxy_*_timeout", r[1].message, 1, true)
+        assert.is_true(r[1].elapsed >= 1.9 and r[1].elapsed < 3, "ended after " .. r[1].elapsed .. " s")
+      end)
+
+      it("so does a drip of the status line and headers: arriving bytes do not re-arm it", function()
+        hs.rule { method = "GET", path = ORDER, action = "drip", interval_ms = 50 }
+        local r = sequence("fetch", "&timeout=10&retries=0")
+        assert.are.equal("timeout", r[1].kind)
+        assert.is_true(r[1].elapsed >= 1.9 and r[1].elapsed < 3, "ended after " .. r[1].elapsed .. " s")
+      end)
+
+      it("a drip of the body is bounded only between two reads: the answer, late, is returned", function()
+        local body = '{"success":true,"order":{"order_id":12345,"tag":"' .. ("y"):rep(30) .. '"}}'
+        hs.rule { method = "GET", path = ORDER, action = "drip", interval_ms = 50, body_only = true, body = body }
+        local r = sequence("fetch", "&timeout=1&retries=0")
+        assert.is_true(r[1].ok, r[1].text)
+        assert.are.equal(12345, r[1].order_id)
+        assert.is_true(r[1].elapsed > #body * 0.05 - 0.5, "ended after " .. r[1].elapsed .. " s")
+      end)
+
+      it("a purchase answered after the timeout is its receipt, not an error", function()
+        sb:fault { method = "POST", path = PURCHASE, delay_ms = 1500 }
+        local r = sequence("purchase", "&timeout=1")
+        assert.is_true(r[1].ok, r[1].text)
+        assert.are.equal(150, r[1].addons_price_paid)
+        assert.is_true(r[1].elapsed >= 1.5)
+        assert.are.equal(1, #sb:ledger())
+      end)
+
+      it("a 103 Early Hints: nginx's proxy takes it for the answer; the purchase's outcome is unknown", function()
+        -- nginx 1.22 cannot read past an interim answer of the upstream;
+        -- lua-resty-http (below) does
+        hs.rule { method = "POST", path = PURCHASE, action = "early_hints", gap_ms = 100 }
+        local r = sequence("purchase,quote")
+        assert.are.equal("unknown_outcome", r[1].kind)
+        assert.matches("interim answer", r[1].message, 1, true)
+        assert.are.equal(1, #sb:ledger()) -- charged once, never resent
+        assert.are.equal(1, #seen("POST", PURCHASE))
+        assert.is_true(r[2].ok, r[2].text) -- the next call gets its own answer
+        assert.are.same({ 5, 7 }, { r[2].current_qty, r[2].new_qty })
+      end)
+
+      it("an 8 MiB answer is read whole, then refused: max_response_bytes is checked after", function()
+        hs.rule { method = "GET", path = ORDER, action = "huge", bytes = 8 * 1024 * 1024 }
+        local r = sequence("fetch,fetch", "&retries=0")
+        assert.are.equal("decode", r[1].kind)
+        assert.matches("max_response_bytes (1048576): 8388608 bytes", r[1].message, 1, true)
+        assert.are.equal(8 * 1024 * 1024, hs.control("GET", "stats").sent)
+        assert.is_true(r[2].ok, r[2].text)
+      end)
+    end)
+
     it("does not block the worker: B completes while A waits 1 s on the API", function()
       local t = race("/fetch", "/quote")
       print(("# subrequest: B (/quote) took %.3f s while A (/fetch) waited %.3f s"):format(t.b_time, t.a_time))
@@ -381,7 +557,32 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     end)
   end)
 
-  describe("through lua-resty-http (a stand-in on cosockets)", function()
+  describe("through the real lua-resty-http", function()
+    if not RESTY_PATH then
+      pending("skipped: " .. NO_RESTY .. "; point it at lua-resty-http 0.17 and lua-resty-string "
+        .. "(e.g. ../shared/vendor, as .ci/run does)")
+      return
+    end
+
+    local function sequence(ops, query) return calls("/resty", ops, query) end
+
+    -- The worker's peak resident memory, KiB.
+    local function worker_peak_kib()
+      local pid = (select(2, http_get(nx.port, "/resty/pid")) or ""):match("%d+")
+      local status = read_file("/proc/" .. tostring(pid) .. "/status") or ""
+      return assert(tonumber(status:match("VmHWM:%s*(%d+) kB")), "no VmHWM for worker " .. tostring(pid))
+    end
+
+    it("is the real module, 0.17.2", function()
+      assert.truthy(read_file(nx.prefix .. "/nginx.conf"):find(RESTY_PATH, 1, true))
+      assert.is_nil(io.open(ROOT .. "/spec/support/nginx/resty/http.lua")) -- no stand-in to pick up instead
+      local version
+      for dir in RESTY_PATH:gmatch("([^;]+)/%?%.lua") do
+        version = version or (read_file(dir .. "/resty/http.lua") or ""):match("_VERSION = '([%d.]+)'")
+      end
+      assert.are.equal("0.17.2", version)
+    end)
+
     it("quotes", function()
       local q = get("/resty/quote?qty=2")
       assert.is_true(q.ok, q.text)
@@ -419,6 +620,103 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       assert.is_true(t.b_end < t.a_start + 1.0, "B ended after A")
       assert.is_true(t.b_end < t.a_end)
       assert.is_true(t.b_time < 0.5, "B took " .. t.b_time)
+    end)
+
+    it("keeps a cleanly read connection: two calls, one connection", function()
+      -- the yardstick for the specs below that say a connection was not reused
+      local r = sequence("fetch,quote")
+      assert.is_true(r[1].ok, r[1].text)
+      assert.is_true(r[2].ok, r[2].text)
+      local c = conns()
+      assert.are.equal(2, #c)
+      assert.are.equal(c[1], c[2])
+    end)
+
+    it("reads past a 103 Early Hints to the purchase's answer; the next call gets its own", function()
+      hs.rule { method = "POST", path = PURCHASE, action = "early_hints", gap_ms = 100 }
+      local r = sequence("purchase,quote")
+      assert.is_true(r[1].ok, r[1].text)
+      assert.are.equal(150, r[1].addons_price_paid) -- the purchase's receipt
+      local ledger = sb:ledger()
+      assert.are.equal(1, #ledger)
+      assert.are.equal(60, ledger[1].amount_cents)
+      assert.are.equal(1, #seen("POST", PURCHASE))
+      -- the quote is the quote's answer: 5 slots now, 2 more → 7
+      assert.is_true(r[2].ok, r[2].text)
+      assert.are.same({ 5, 2, 7, 60 }, { r[2].current_qty, r[2].add_qty, r[2].new_qty, r[2].total })
+      -- read to its end, the connection was fit to be reused
+      local c = conns()
+      assert.are.equal(2, #c)
+      assert.are.equal(c[1], c[2])
+    end)
+
+    it("stops a 64 MiB answer at max_response_bytes without reading it whole, and drops the connection",
+      function()
+        hs.rule { method = "GET", path = ORDER, action = "huge", bytes = 64 * 1024 * 1024 }
+        local peak_before = worker_peak_kib()
+        local r = sequence("fetch,fetch", "&retries=0")
+        local peak_after = worker_peak_kib()
+        local sent = hs.control("GET", "stats").sent
+        print(("# 64 MiB answer: %d bytes got out of the server, worker peak RSS %d → %d KiB"):format(
+          sent, peak_before, peak_after))
+        assert.is_false(r[1].ok)
+        assert.are.equal("decode", r[1].kind)
+        assert.matches("max_response_bytes (1048576)", r[1].message, 1, true)
+        -- nowhere near all of it left the server (the rest of it was
+        -- socket buffers), nor did the worker hold it
+        assert.is_true(sent < 24 * 1024 * 1024, "the server sent " .. sent .. " bytes")
+        assert.is_true(peak_after - peak_before < 24 * 1024, ("peak RSS grew by %d KiB"):format(
+          peak_after - peak_before))
+        -- the connection with 63 MiB unread was not handed to the next call
+        assert.is_true(r[2].ok, r[2].text)
+        local c = conns()
+        assert.are.equal(2, #c)
+        assert.are_not.equal(c[1], c[2])
+      end)
+
+    it("stops a chunked 8 MiB answer at max_response_bytes too", function()
+      hs.rule { method = "GET", path = ORDER, action = "huge", bytes = 8 * 1024 * 1024, chunked = true }
+      local r = sequence("fetch,fetch", "&retries=0")
+      assert.are.equal("decode", r[1].kind)
+      assert.matches("max_response_bytes (1048576)", r[1].message, 1, true)
+      assert.is_true(hs.control("GET", "stats").sent < 8 * 1024 * 1024)
+      assert.is_true(r[2].ok, r[2].text)
+      local c = conns()
+      assert.are_not.equal(c[1], c[2])
+    end)
+
+    it("ends a call to a server dripping a byte every 0.25 s at its timeout (2 s)", function()
+      hs.rule { method = "GET", path = ORDER, action = "drip", interval_ms = 250, times = 0 }
+      local t0 = socket.gettime()
+      local r = sequence("fetch", "&timeout=2")
+      local took = socket.gettime() - t0
+      print(("# drip: the call took %.3f s (handler: %.3f s) with timeout = 2"):format(took, r[1].elapsed))
+      assert.is_false(r[1].ok)
+      assert.are.equal("timeout", r[1].kind)
+      assert.is_true(r[1].elapsed >= 1.9, "ended after " .. r[1].elapsed .. " s")
+      assert.is_true(r[1].elapsed < 3, "ended after " .. r[1].elapsed .. " s")
+      assert.is_true(took < 3, "took " .. took .. " s")
+    end)
+
+    it("does not reuse a connection that timed out", function()
+      hs.rule { method = "GET", path = ORDER, action = "drip", interval_ms = 250 }
+      local r = sequence("fetch,fetch", "&timeout=2&retries=0")
+      assert.are.equal("timeout", r[1].kind)
+      assert.is_true(r[1].elapsed < 3, "ended after " .. r[1].elapsed .. " s")
+      assert.is_true(r[2].ok, r[2].text)
+      local c = conns()
+      assert.are.equal(2, #c)
+      assert.are_not.equal(c[1], c[2])
+    end)
+
+    it("does not reuse a connection with bytes after the answer", function()
+      hs.rule { method = "GET", path = ORDER, action = "junk" }
+      local r = sequence("fetch,quote")
+      assert.is_true(r[1].ok, r[1].text)
+      assert.is_true(r[2].ok, r[2].text) -- its own answer, not the junk
+      assert.are.equal(60, r[2].total)
+      local c = conns()
+      assert.are_not.equal(c[1], c[2])
     end)
   end)
 end)

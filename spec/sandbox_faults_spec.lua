@@ -8,7 +8,7 @@ local socket = require "socket"
 local shell = require "support.shell"
 local sandbox_process = require "support.sandbox_process"
 
-local q, run, read_file = shell.q, shell.run, shell.read_file
+local q, run, read_file, wait_for = shell.q, shell.run, shell.read_file, shell.wait_for
 
 local TOKEN = "sandbox-token"
 local ME = "/user/api/me"
@@ -218,6 +218,93 @@ describe("sandbox faults over HTTP", function()
     assert.are.same({ 18, 200 }, { r.rc, r.code })
     assert.truthy(r.body:find('{"addons":[', 1, true) == 1, r.body)
     assert.are.equal(1, #ledger())
+  end)
+
+  describe('commit = "after_delay"', function()
+    local function order_qty()
+      return cjson.decode(curl(url, "/user/api/orders/12345").body).order.addons[1].qty
+    end
+
+    local function requests()
+      return control(url, "GET", "/_sandbox/requests").requests
+    end
+
+    it("a client that gave up after 1 s is charged 2.5 s after its request, exactly once", function()
+      local rule = fault { method = "POST", path = PURCHASE, delay_ms = 2500, commit = "after_delay" }
+      local t0 = socket.gettime()
+      local r = curl(url, PURCHASE, { body = BUY, max_time = 1 })
+      assert.are.equal(28, r.rc) -- curl's own timeout: it gave up and closed the connection
+      assert.truthy(r.time < 1.5, "gave up after " .. r.time .. " s")
+      -- what a reconciling client sees when it re-reads: nothing happened yet
+      assert.are.equal(3, order_qty())
+      assert.are.same({}, ledger())
+
+      local charges = wait_for(function()
+        local l = ledger()
+        return #l > 0 and l
+      end, 5)
+      local landed = socket.gettime() - t0
+      assert.is_table(charges, "no charge within 5 s")
+      assert.truthy(landed >= 2.4 and landed < 3.5, "landed after " .. landed .. " s")
+      local log = requests()
+      assert.are.same({ "POST", "GET" }, { log[1].method, log[2].method })
+      assert.are.same({ rule.id, true }, { log[1].fault, log[1].committed })
+      -- the ledger says when: request 1's charge, after request 2 (the re-read)
+      -- had come, 2.5 s after request 1 on the sandbox's clock
+      local c = charges[1]
+      assert.are.same({ 1, 2, 30 }, { c.request, c.requests_seen, c.amount_cents })
+      local waited = c.at_ms - log[1].at_ms
+      assert.truthy(waited >= 2500 and waited < 2700, "charged " .. waited .. " ms after the request")
+      assert.truthy(log[2].at_ms < c.at_ms)
+
+      -- once only, and the sandbox serves on after writing to a closed connection
+      socket.sleep(1)
+      assert.are.equal(1, #ledger())
+      assert.are.equal(4, order_qty())
+      assert.are.equal(9970, cjson.decode(curl(url, ME).body).wallet_balance)
+    end)
+
+    it("a client that resets the connection (RST) during the wait is charged too", function()
+      fault { method = "POST", path = PURCHASE, delay_ms = 800, commit = "after_delay", action = "drop" }
+      local c = connect(port)
+      send_request(c, "POST", PURCHASE, BUY)
+      socket.sleep(0.2)
+      assert(c:setoption("linger", { on = true, timeout = 0 })) -- close() now sends an RST
+      c:close()
+      assert.are.same({}, ledger())
+      local charges = wait_for(function()
+        local l = ledger()
+        return #l > 0 and l
+      end, 3)
+      assert.is_table(charges, "no charge within 3 s")
+      assert.are.equal(1, #charges)
+      assert.are.equal(200, curl(url, ME).code)
+    end)
+
+    it("the client that waits long enough gets the real answer, after the delay", function()
+      fault { method = "POST", path = PURCHASE, delay_ms = 600, commit = "after_delay" }
+      local r = curl(url, PURCHASE, { body = BUY })
+      assert.are.same({ 0, 200 }, { r.rc, r.code })
+      assert.truthy(r.time >= 0.55, "answered after " .. r.time .. " s")
+      assert.are.equal(4, cjson.decode(r.body).addons[1].qty)
+      assert.are.equal(1, #ledger())
+    end)
+
+    it("a reset during the wait cancels it: no charge, the waiting client gets a 503", function()
+      fault { method = "POST", path = PURCHASE, delay_ms = 1000, commit = "after_delay" }
+      local slow = assert(io.popen(("curl -sS --max-time 5 -H %s -H 'Content-Type: application/json'"
+        .. " --data-binary %s -w '\n%%{http_code}' %s 2>&1"):format(
+        q("Authorization: Bearer " .. TOKEN), q(BUY), q(url .. PURCHASE))))
+      socket.sleep(0.3)
+      control(url, "POST", "/_sandbox/reset")
+      local out = slow:read("a")
+      slow:close()
+      local body, code = out:match("^(.*)\n(%d+)$")
+      assert.are.equal("503", code, out)
+      assert.are.equal(false, cjson.decode(body).success)
+      assert.are.same({}, ledger())
+      assert.are.equal(10000, cjson.decode(curl(url, ME).body).wallet_balance)
+    end)
   end)
 
   it("Retry-After passes through untouched (seconds and HTTP-date)", function()

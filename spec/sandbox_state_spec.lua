@@ -2,6 +2,7 @@
 
 local State = require "proxyshard.sandbox.state"
 local fixture = require "proxyshard.sandbox.fixture"
+local validate = require "proxyshard.validate"
 local cjson = require "cjson"
 local json = require "proxyshard.json"
 
@@ -148,6 +149,76 @@ describe("sandbox state", function()
       assert.are.same({ email = "x@y.test", active_orders = 0, wallet_balance = 5 }, decode(res))
       assert.are.equal(401, get(sb2, "/user/api/me").status)
     end)
+
+    local function copy(v)
+      if type(v) ~= "table" then return v end
+      local out = {}
+      for k, x in pairs(v) do out[k] = copy(x) end
+      return out
+    end
+
+    -- A copy of the fixture with order 12347 changed by `edit`.
+    local function fixture_with(edit)
+      local f = copy(fixture)
+      edit(f.orders[3])
+      return f
+    end
+
+    it("refuses a fixture whose IPs would get a null `until` (a required string)", function()
+      local ok, why = pcall(State.new, { fixture = fixture_with(function(o) o.expires_at = nil end) })
+      assert.is_false(ok)
+      assert.truthy(tostring(why):find("fixture: order 12347 has IPs but no expires_at string", 1, true),
+        tostring(why))
+      -- without IPs there is no `until` to write, so no expiry is needed
+      local sb2 = State.new { fixture = fixture_with(function(o) o.expires_at, o.ips = nil, {} end) }
+      local body = decode(get(sb2, "/user/api/proxies/active", "order_id=12347"))
+      assert.are.same({}, body.data)
+      assert.are.equal(cjson.null, decode(get(sb2, ORDER .. "12347")).order.expires_at)
+    end)
+
+    it("refuses a fixture IP without the fields ActiveProxyItem requires", function()
+      local ok, why = pcall(State.new, { fixture = fixture_with(function(o) o.ips[2].socks_port = "9002" end) })
+      assert.is_false(ok)
+      assert.truthy(tostring(why):find("order 12347, IP 2: socks_port must be an integer", 1, true),
+        tostring(why))
+      ok, why = pcall(State.new, { fixture = fixture_with(function(o) o.ips[1].password = nil end) })
+      assert.is_false(ok)
+      assert.truthy(tostring(why):find("IP 1: password must be a string", 1, true), tostring(why))
+    end)
+
+    it("writes `until` as a string for every active proxy of the fixture", function()
+      for _, id in ipairs { 12345, 12346, 12347 } do
+        for _, item in ipairs(decode(get(sb, "/user/api/proxies/active", "order_id=" .. id)).data) do
+          assert.are.equal("string", type(item["until"]), id .. " " .. item.ip)
+        end
+      end
+    end)
+  end)
+
+  describe("limits shared with the client (proxyshard.validate)", function()
+    local calculate = ORDER .. "12345/addons/calculate"
+
+    it("takes up to validate.MAX_QTY units in one call, and refuses one more", function()
+      local max = validate.MAX_QTY
+      local res = get(sb, calculate, "addon_key=p0f_slots&add_qty=" .. max)
+      assert.are.equal(200, res.status)
+      assert.are.equal(max * 30, decode(res).add_total)
+      assert.are.equal("add_qty too large (at most " .. max .. ")",
+        err(get(sb, calculate, "addon_key=p0f_slots&add_qty=" .. (max + 1)), 400))
+      assert.are.equal("add_qty too large (at most " .. max .. ")",
+        err(post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = max + 1 }), 400))
+      -- the largest purchase the client allows gets as far as the balance check
+      assert.are.equal("Insufficient balance",
+        err(post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = max }), 400))
+    end)
+
+    it("accepts every signature the client accepts", function()
+      for i, sig in ipairs(validate.SIGNATURES) do
+        local res = post(sb, ORDER .. "12345/signature/set",
+          { items = { { ip = "203.0.113.10", signature = sig } } })
+        assert.are.equal(200, res.status, sig .. " #" .. i)
+      end
+    end)
   end)
 
   describe("auth and routing", function()
@@ -269,8 +340,9 @@ describe("sandbox state", function()
       end
       assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=0").status)
       assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=-3").status)
-      assert.are.equal("add_qty too large", err(get(sb, path, "addon_key=p0f_slots&add_qty=1001"), 400))
-      assert.are.equal(30000, decode(get(sb, path, "addon_key=p0f_slots&add_qty=1000")).add_total)
+      assert.are.equal("add_qty too large (at most 10000)",
+        err(get(sb, path, "addon_key=p0f_slots&add_qty=10001"), 400))
+      assert.are.equal(300000, decode(get(sb, path, "addon_key=p0f_slots&add_qty=10000")).add_total)
       assert.are.equal("Order is not active",
         err(get(sb, ORDER .. "12346/addons/calculate", "addon_key=p0f_slots&add_qty=1"), 400))
     end)
@@ -295,11 +367,12 @@ describe("sandbox state", function()
       assert.are.equal(150, o.addons_price_paid)
 
       post(sb, path, { addon_key = "p0f_slots", add_qty = 1 })
+      -- requests 2 and 3 were the two GETs above; no clock, so no at_ms
       assert.are.same({
         { seq = 1, order_id = 12345, addon_key = "p0f_slots", qty = 2, amount_cents = 60,
-          balance_after_cents = 9940, at = 1 },
+          balance_after_cents = 9940, at = 1, request = 1, requests_seen = 1 },
         { seq = 2, order_id = 12345, addon_key = "p0f_slots", qty = 1, amount_cents = 30,
-          balance_after_cents = 9910, at = 2 },
+          balance_after_cents = 9910, at = 2, request = 4, requests_seen = 4 },
       }, sb:ledger())
     end)
 
@@ -327,7 +400,8 @@ describe("sandbox state", function()
     it("validates like calculate", function()
       assert.are.equal("Unknown addon_key", err(post(sb, path, { addon_key = "x", add_qty = 1 }), 400))
       assert.are.equal(400, post(sb, path, { addon_key = "p0f_slots", add_qty = 0 }).status)
-      assert.are.equal("add_qty too large", err(post(sb, path, { addon_key = "p0f_slots", add_qty = 1001 }), 400))
+      assert.are.equal("add_qty too large (at most 10000)",
+        err(post(sb, path, { addon_key = "p0f_slots", add_qty = 10001 }), 400))
       assert.are.equal("Order is not active",
         err(post(sb, ORDER .. "12346/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 }), 400))
       assert.are.same({}, sb:ledger())
@@ -451,6 +525,23 @@ describe("sandbox state", function()
       assert.are.equal(1, decode(post(sb, p, items("2001:db8::11", "win11"))).updated)
       assert.are.equal("win11", signatures(12346)["2001:db8::11"])
     end)
+
+    it("compares IPs by their canonical spelling (proxyshard.ip)", function()
+      local p = ORDER .. "12346/signature/set" -- 2001:db8::10 and ::11, one slot
+      assert.are.equal(1, decode(post(sb, p, items("2001:0db8:0:0:0:0:0:11", "win11"))).updated)
+      assert.are.same({ ["2001:db8::11"] = "win11" }, signatures(12346))
+      -- another spelling of the signed IP re-signs it: no second slot needed
+      assert.are.equal(1, decode(post(sb, p, items("2001:DB8::0011", "ios"))).updated)
+      assert.are.same({ ["2001:db8::11"] = "ios" }, signatures(12346))
+      -- two spellings in one request are one IP, the last value wins
+      assert.are.equal(1, decode(post(sb, p, items("2001:db8::11", "linux", "2001:db8:0::11", "macos"))).updated)
+      assert.are.same({ ["2001:db8::11"] = "macos" }, signatures(12346))
+      -- the error names the IP as it was sent; a dotted quad with a leading
+      -- zero is no spelling of 203.0.113.10
+      assert.are.equal("IP 2001:DB8::12 does not belong to order", err(post(sb, p, items("2001:DB8::12", "ios")), 400))
+      assert.are.equal("IP 203.0.113.010 does not belong to order",
+        err(post(sb, ORDER .. "12345/signature/set", items("203.0.113.010", "ios")), 400))
+    end)
   end)
 
   describe("request log, ledger, snapshot, reset", function()
@@ -468,6 +559,37 @@ describe("sandbox state", function()
       assert.are.equal("order_id=12345", log[2].query)
       log[1].method = "changed"
       assert.are.equal("POST", sb:requests()[1].method)
+    end)
+
+    it("numbers requests; the ledger says which request charged and how many had come", function()
+      get(sb, "/user/api/me")
+      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      sb:handle { method = "GET", path = "/_sandbox/ledger" } -- control requests are not counted
+      get(sb, "/user/api/me")
+      local log = sb:requests()
+      assert.are.same({ 1, 2, 3 }, { log[1].seq, log[2].seq, log[3].seq })
+      assert.are.same({ 2, 2 }, { sb:ledger()[1].request, sb:ledger()[1].requests_seen })
+      assert.is_nil(log[1].at_ms) -- no clock given
+      sb:reset()
+      get(sb, "/user/api/me")
+      assert.are.equal(1, sb:requests()[1].seq)
+    end)
+
+    it("stamps requests and charges with at_ms, milliseconds since the reset, given a clock", function()
+      local now = 100.0
+      local timed = State.new { clock = function() return now end }
+      now = 100.25
+      get(timed, "/user/api/me")
+      now = 101.5
+      post(timed, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 })
+      local log = timed:requests()
+      assert.are.same({ 250, 1500 }, { log[1].at_ms, log[2].at_ms })
+      assert.are.equal(1500, timed:ledger()[1].at_ms)
+      now = 200
+      timed:reset()
+      now = 200.004
+      get(timed, "/user/api/me")
+      assert.are.equal(4, timed:requests()[1].at_ms)
     end)
 
     it("gives copies of the ledger and the state", function()
@@ -737,6 +859,85 @@ describe("sandbox state", function()
       assert.are.same({ {}, {} }, { body.faults, body.spent })
     end)
 
+    describe('commit = "after_delay"', function()
+      local late = { method = "POST", path = purchase, delay_ms = 2500, commit = "after_delay" }
+
+      local function qty_now()
+        return decode(get(sb, ORDER .. "12345")).order.addons[1].qty
+      end
+
+      it("answers with a promise: nothing is handled until finish() is called", function()
+        local _, added = add_fault(late)
+        assert.are.equal("after_delay", added.fault.commit)
+        local res = post(sb, purchase, buy)
+        assert.is_nil(res.status)
+        assert.are.equal(2.5, res.delay)
+        assert.are.equal("function", type(res.finish))
+        assert.are.same({ id = added.fault.id, action = "answer", commit = "after_delay", committed = false },
+          res.fault)
+        -- meanwhile: not charged, and a re-read shows the order unchanged
+        assert.are.same({}, sb:ledger())
+        assert.are.equal(3, qty_now())
+        assert.is_false(sb:requests()[1].committed)
+
+        local final = res.finish()
+        assert.are.equal(200, final.status)
+        assert.is_nil(final.delay)
+        assert.is_nil(final.finish)
+        assert.are.equal(4, decode(final).addons[1].qty)
+        assert.are.same({ id = added.fault.id, action = "answer", commit = "after_delay", committed = true },
+          final.fault)
+        local ledger = sb:ledger()
+        assert.are.equal(1, #ledger)
+        -- charged for request 1, after request 2 (the re-read) had arrived
+        assert.are.same({ 30, 1, 2 }, { ledger[1].amount_cents, ledger[1].request, ledger[1].requests_seen })
+        assert.are.equal(9970, decode(get(sb, "/user/api/me")).wallet_balance)
+        assert.is_true(sb:requests()[1].committed)
+      end)
+
+      it("handles on the state as it is when the delay is over", function()
+        add_fault(late)
+        local res = post(sb, purchase, { addon_key = "p0f_slots", add_qty = 300 }) -- 9000 cents
+        -- a second purchase lands first and leaves too little for the late one
+        assert.are.equal(200, post(sb, purchase, { addon_key = "p0f_slots", add_qty = 100 }).status)
+        local final = res.finish()
+        assert.are.equal("Insufficient balance", err(final, 400))
+        assert.are.equal(1, #sb:ledger())
+      end)
+
+      it("then shapes the answer: drop, or a canned status", function()
+        add_fault { method = "POST", path = purchase, delay_ms = 100, commit = "after_delay", action = "drop" }
+        local final = post(sb, purchase, buy).finish()
+        assert.are.same({ "drop", true }, { final.fault.action, final.fault.committed })
+        assert.are.equal(1, #sb:ledger())
+
+        add_fault { method = "POST", path = purchase, delay_ms = 100, commit = "after_delay", status = 504,
+          content_type = "text/html", body = "<html>504</html>", headers = { ["Retry-After"] = "1" } }
+        final = post(sb, purchase, buy).finish()
+        assert.are.same({ 504, "<html>504</html>", "1" }, { final.status, final.body, final.headers["retry-after"] })
+        assert.are.equal(2, #sb:ledger())
+        assert.are.equal(9940, decode(get(sb, "/user/api/me")).wallet_balance)
+      end)
+
+      it("a truncate counts the bytes of the real, late answer", function()
+        add_fault { method = "POST", path = purchase, delay_ms = 100, commit = "after_delay", action = "truncate" }
+        local final = post(sb, purchase, buy).finish()
+        assert.are.equal(#final.body // 2, final.fault.send_bytes)
+        assert.truthy(#final.body > 100)
+      end)
+
+      it("is cancelled by a reset during the wait: nothing handled, a plain 503", function()
+        add_fault(late)
+        local res = post(sb, purchase, buy)
+        sb:handle { method = "POST", path = "/_sandbox/reset" }
+        local final = res.finish()
+        assert.truthy(err(final, 503):find("was reset while this request waited", 1, true))
+        assert.are.same({ "answer", true, false }, { final.fault.action, final.fault.cancelled, final.fault.committed })
+        assert.are.same({}, sb:ledger())
+        assert.are.equal(10000, decode(get(sb, "/user/api/me")).wallet_balance)
+      end)
+    end)
+
     it("rejects malformed rules of the second version with a clear message", function()
       for _, case in ipairs {
         { { path = "/x", action = "explode" }, "action must be one of" },
@@ -747,8 +948,11 @@ describe("sandbox state", function()
         { { path = "/x", action = "drop", size = 10 }, "size only applies" },
         { { path = "/x", stall_ms = 10 }, "stall_ms only applies" },
         { { path = "/x", action = "stall", stall_ms = -5 }, "stall_ms must be between" },
-        { { path = "/x", commit = "true" }, "commit must be true or false" },
-        { { path = "/x", commit = 1 }, "commit must be true or false" },
+        { { path = "/x", commit = "true" }, 'commit must be true, false or "after_delay"' },
+        { { path = "/x", commit = 1 }, 'commit must be true, false or "after_delay"' },
+        { { path = "/x", commit = "later", delay_ms = 10 }, 'commit must be true, false or "after_delay"' },
+        { { path = "/x", commit = "after_delay" }, 'commit "after_delay" needs a delay_ms above 0' },
+        { { path = "/x", commit = "after_delay", delay_ms = 0 }, "needs a delay_ms above 0" },
         { { path = "/x", headers = "Retry-After: 2" }, "headers must be an object" },
         { { path = "/x", headers = { "a" } }, "headers must be an object" },
         { { path = "/x", headers = { ["Retry-After"] = 2 } }, "must be a string" },

@@ -76,7 +76,7 @@ describe("validate", function()
   describe("signature_items", function()
     it("copies a valid list", function()
       local items = validate.signature_items { { ip = "203.0.113.7", signature = "win11" },
-        { ip = "2001:db8::1", signature = "macos", extra = "ignored" } }
+        { ip = "2001:db8::1", signature = "macos" } }
       assert.are.same({ { ip = "203.0.113.7", signature = "win11" },
         { ip = "2001:db8::1", signature = "macos" } }, items)
     end)

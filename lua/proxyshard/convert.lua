@@ -3,7 +3,8 @@
 --   "integer"  an exact integer            "count"   an exact integer >= 0
 --   "money"    a money value (from cents)  "price"   a money value >= 0
 --   "string"   "boolean"
---   { list = shape }    an array of objects of that shape
+--   { list = shape }    an array of objects of that shape (or of scalars:
+--                       { list = "string" })
 --   { object = shape }  a nested object
 -- and `required = { ... }` lists the fields that must be present.
 -- Fields not in the shape are left out; absent optional fields stay nil.
@@ -79,8 +80,15 @@ local function convert_value(v, kind, where)
     return nil, "field " .. where .. ": not a list (got " .. show(v) .. ")"
   end
   local out = {}
+  local item_kind = kind.list
   for i = 1, #v do
-    local item, err = convert_object(v[i], kind.list, format("%s[%d]", where, i))
+    local at = format("%s[%d]", where, i)
+    local item, err
+    if type(item_kind) == "string" then
+      item, err = convert_value(v[i], item_kind, at)
+    else
+      item, err = convert_object(v[i], item_kind, at)
+    end
     if item == nil then return nil, err end
     out[i] = item
   end
@@ -117,6 +125,16 @@ end
 --- Convert `obj` by `shape`. Returns the converted table or `nil, message`.
 function M.object(obj, shape)
   return convert_object(obj, shape, nil)
+end
+
+--- Convert a whole answer: an object shape, or `{ list = shape }` for an
+-- answer that is a bare JSON array.
+function M.answer(v, shape)
+  if shape.list and next(shape, next(shape)) == nil then
+    if type(v) ~= "table" or (next(v) ~= nil and v[1] == nil) then return nil, "not a JSON array" end
+    return convert_value(v, shape, "answer")
+  end
+  return convert_object(v, shape, nil)
 end
 
 return M

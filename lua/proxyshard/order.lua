@@ -53,17 +53,19 @@ end
 
 --- POST /user/api/orders/{id}/signature/set. `items` is a list of
 -- { ip = "203.0.113.7", signature = "win11" }. Each IP signed for the first
--- time takes one p0f slot for good. Returns the number of IPs updated.
-function Order:set_signatures(items)
+-- time takes one p0f slot for good. Returns the number of IPs updated: the
+-- answer's `updated`, or, when the answer leaves it out, the number sent
+-- (a success with no count updated them all).
+function Order:set_signatures(items, opts)
   local checked, err = validate.signature_items(items)
   if not checked then return nil, err end
   local r
-  r, err = self.client:call {
+  r, err = self.client:call({
     method = "POST", path = self:path("/signature/set"), mutates = true,
     body = { items = json.array(checked) }, shape = shapes.signature_response,
-  }
+  }, opts)
   if not r then return nil, err end
-  return r.updated
+  return r.updated or #checked
 end
 
 function Order:__tostring()

@@ -25,10 +25,25 @@ local function kind_for_status(status)
   return "api"
 end
 
-local function snippet(text)
+-- The start of a body for an error, token removed first: cutting first
+-- could split the token and leave its first half behind.
+local function snippet(text, seen)
+  text = seen.redact(text)
   if #text > 200 then return sub(text, 1, 200) .. "…" end
   return text
 end
+
+-- Statuses by which a gateway says its upstream failed, timed out or is
+-- unavailable: the API behind it may still be working on the request.
+-- (520–527 are Cloudflare's own, 524 "a timeout occurred" among them.)
+local function gateway_status(status)
+  return status == 502 or status == 503 or status == 504 or (status >= 520 and status <= 527)
+end
+
+-- A name that did not resolve: most often no network, or a typo in
+-- base_url. Say how to work without the real API.
+local SANDBOX_HINT = " (no network? develop against the local sandbox: run bin/proxyshard-sandbox "
+  .. "and give base_url = \"http://127.0.0.1:8089\", token = \"sandbox-token\")"
 
 -- application/json, or a +json type, any parameters
 local function is_json_type(ctype)
@@ -40,18 +55,23 @@ end
 
 -- What a state-changing call that may have been carried out turns into:
 -- the caller must not resend it blindly, and is told what was attempted.
-local function unknown_outcome(call, cause, message, fields)
+-- `in_flight` says whether the request may still be running on the
+-- server: true unless a complete answer came back from whoever handled it
+-- (see proxyshard.reconcile, which resends only when it is false).
+local function unknown_outcome(call, seen, cause, message, fields, in_flight)
   fields.cause = cause
-  fields.attempted = { method = call.method, path = call.path, body = call.body_text }
+  fields.attempted = { method = call.method, path = call.path, body = seen.body }
   fields.retryable = false
+  fields.in_flight = in_flight
   return errors.new("unknown_outcome",
     message .. "; the request may have been carried out: check before trying again", fields)
 end
 
 -- No HTTP answer was read.
-local function transport_failure(call, terr, ctx)
+local function transport_failure(call, terr, seen)
   local kind = terr.kind
-  local message = ctx.redact(tostring(terr.message))
+  local message = seen.redact(tostring(terr.message))
+  if terr.resolve_failed then message = message .. SANDBOX_HINT end
   local where = { method = call.method, path = call.path, request_sent = terr.request_sent ~= false }
   if kind ~= "timeout" and kind ~= "tls" and kind ~= "too_large" and kind ~= "phase" then kind = "network" end
   if not where.request_sent then
@@ -62,7 +82,7 @@ local function transport_failure(call, terr, ctx)
     return errors.new(kind, message, where)
   end
   if call.mutates then
-    return unknown_outcome(call, kind == "too_large" and "decode" or kind, message, where)
+    return unknown_outcome(call, seen, kind == "too_large" and "decode" or kind, message, where, true)
   end
   if kind == "too_large" then
     return errors.new("decode", message, where)
@@ -73,63 +93,66 @@ local function transport_failure(call, terr, ctx)
 end
 
 -- An HTTP answer that is not a 2xx.
-local function status_failure(call, res, ctx)
+local function status_failure(call, res, seen)
   local decoded = json.decode(res.body)
   local server_message = type(decoded) == "table" and type(decoded.message) == "string"
-    and decoded.message ~= "" and ctx.redact(decoded.message) or nil
+    and decoded.message ~= "" and seen.redact(decoded.message) or nil
   local ctype = res.headers and res.headers["content-type"]
   local message = server_message or format("HTTP %d%s", res.status,
     ctype and (" with a " .. ctype:match("^[^;]*") .. " body") or "")
   local kind = kind_for_status(res.status)
   local fields = {
     status = res.status, method = call.method, path = call.path,
-    body = res.body ~= "" and ctx.redact(snippet(res.body)) or nil,
+    body = res.body ~= "" and snippet(res.body, seen) or nil,
   }
-  if kind == "server" and call.mutates and not server_message then
-    -- a gateway's error page, not the API's: the API may have done it
-    return unknown_outcome(call, "server", message, fields)
+  if kind == "server" and call.mutates then
+    -- whatever the body says: a gateway writes a JSON message too, after
+    -- the API behind it charged, or while it still works on the request
+    return unknown_outcome(call, seen, "server", message, fields, gateway_status(res.status))
   end
   if kind == "server" or kind == "rate_limited" then
     local after = res.headers and res.headers["retry-after"]
-    fields.retry_after = after and retry.parse_retry_after(after, ctx.now())
+    fields.retry_after = after and retry.parse_retry_after(after, seen.now())
     -- a refused or failed GET changes nothing; a POST is never resent
     fields.retryable = not call.mutates
   end
   return errors.new(kind, message, fields)
 end
 
---- Interpret one attempt. `res`/`terr` are what the transport returned;
--- ctx = { redact = fn, now = fn }. Returns the converted answer or nil, err.
 -- A 2xx whose body cannot be read: for a GET a decode error; for a call
 -- that changes state, the server said it did something we cannot see, so
--- the outcome is unknown (a decode error would invite a blind retry).
-local function unreadable(call, message, where)
-  if call.mutates then return unknown_outcome(call, "decode", message, where) end
+-- the outcome is unknown (a decode error would invite a blind retry). The
+-- answer was complete, so the request is no longer in flight.
+local function unreadable(call, seen, message, where)
+  if call.mutates then return unknown_outcome(call, seen, "decode", message, where, false) end
   return errors.new("decode", message, where)
 end
 
-function M.interpret(call, res, terr, ctx)
-  if not res then return nil, transport_failure(call, terr, ctx) end
-  if res.status < 200 or res.status > 299 then return nil, status_failure(call, res, ctx) end
+--- Interpret one attempt. `res`/`terr` are what the transport returned;
+-- seen = { redact = fn, now = fn, body = the request body sent }.
+-- Returns the converted answer or nil, err.
+function M.interpret(call, res, terr, seen)
+  if not res then return nil, transport_failure(call, terr, seen) end
+  if res.status < 200 or res.status > 299 then return nil, status_failure(call, res, seen) end
 
   local where = { status = res.status, method = call.method, path = call.path }
   local ctype = res.headers and res.headers["content-type"]
   if ctype and not is_json_type(ctype) then
     -- a captive portal or a proxy's page, even if it happens to parse
-    where.body = ctx.redact(snippet(res.body))
-    return nil, unreadable(call, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
+    where.body = snippet(res.body, seen)
+    return nil, unreadable(call, seen, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
   end
   local decoded, derr = json.decode(res.body)
   if type(decoded) ~= "table" then
-    where.body = ctx.redact(snippet(res.body))
-    return nil, unreadable(call, format("answer is not a JSON object (%s)", derr or type(decoded)), where)
+    where.body = snippet(res.body, seen)
+    return nil, unreadable(call, seen, format("answer is not a JSON object (%s)", derr or type(decoded)), where)
   end
   if decoded.success == false then
-    local msg = type(decoded.message) == "string" and ctx.redact(decoded.message) or "success: false"
+    local msg = type(decoded.message) == "string" and seen.redact(decoded.message) or "success: false"
     return nil, errors.new("api", msg, where)
   end
   local out, cerr = convert.object(decoded, call.shape)
-  if not out then return nil, unreadable(call, cerr, where) end
+  if not out then return nil, unreadable(call, seen, cerr, where) end
   return out
 end
 

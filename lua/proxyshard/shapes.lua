@@ -1,7 +1,9 @@
 --- The shapes of the API's answers that this library reads, written from
 -- the ProxyShard OpenAPI document 1.1.0 (see proxyshard.convert for the
--- notation). The spec marks few fields required; we require only what a
--- call cannot do without, and treat the rest as optional.
+-- notation). The document marks few fields required, so neither do we: a
+-- 2xx JSON answer that is not `success: false` is a success, whatever it
+-- leaves out. A field is required only where safety needs it (a cap needs
+-- the quote's total) or the call has nothing to return without it.
 local M = {}
 
 M.addon_line = {
@@ -34,7 +36,7 @@ M.order = {
 M.order_response = {
   success = "boolean",
   order = { object = M.order },
-  required = { "success", "order" },
+  required = { "order" },          -- the call's whole result
 }
 
 -- GET /user/api/orders/{order_id}/addons/calculate
@@ -48,7 +50,7 @@ M.quote_response = {
   new_qty = "count",
   add_total = "price",
   -- a cap can only be enforced on a total we were actually told
-  required = { "success", "add_total", "add_qty" },
+  required = { "add_total", "add_qty" },
 }
 
 -- POST /user/api/orders/{order_id}/addons/purchase
@@ -57,7 +59,6 @@ M.purchase_response = {
   message = "string",
   addons_price_paid = "price",
   addons = { list = M.addon_line },
-  required = { "success" },
 }
 
 -- POST …/addons/schedule and …/addons/schedule/cancel
@@ -65,7 +66,6 @@ M.schedule_response = {
   success = "boolean",
   message = "string",
   addons = { list = M.addon_line },
-  required = { "success" },
 }
 
 -- POST /user/api/orders/{order_id}/signature/set
@@ -73,7 +73,6 @@ M.signature_response = {
   success = "boolean",
   message = "string",
   updated = "count",
-  required = { "success", "updated" },
 }
 
 -- GET /user/api/proxies/active?order_id= (credentials are not secrets of
@@ -85,15 +84,33 @@ M.active_response = {
     socks_port = "count", ["until"] = "string", status = "string", signature = "string",
   } },
   order_tag = "string",
-  required = { "success", "data" },
+  required = { "data" },           -- the call's whole result
 }
+
+-- The pieces of the other answers (proxyshard.operations holds the answers
+-- themselves).
+M.product = { name = "string", description = "string", location = "string", cycles = { list = "string" } }
+M.stock = { country = "string", product = "string", amount = "count" }
+M.order_summary = {
+  order_id = "integer", product_id = "integer", product_name = "string", cycle_id = "integer",
+  cycle_name = "string", expires_at = "string", auto_renewal = "boolean", tag = "string",
+}
+M.active_proxy = M.active_response.data.list
+M.sub_user = {
+  user_id = "string", first_name = "string", proxy_password = "string",
+  data = "count", data_spent = "count", data_remain = "count",
+}
+M.country = { code = "string", name = "string" }
+local region_ref = { object = { code = "string", name = "string" } }
+M.region = { code = "string", name = "string", country = { object = M.country } }
+M.city = { code = "string", name = "string", country = { object = M.country }, region = region_ref }
+M.isp = M.city
 
 -- GET /user/api/me (no success field in the spec)
 M.me_response = {
   email = "string",
   active_orders = "count",
   wallet_balance = "money",
-  required = { "wallet_balance" },
 }
 
 return M

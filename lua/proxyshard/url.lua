@@ -35,6 +35,8 @@ end
 --- Split "https://host:port/prefix" into scheme, host, port (or nil) and
 -- path prefix. Returns nil for anything else (userinfo, query, fragment).
 function M.parse_base(s)
+  -- a space or a control character (CR, LF) would split the request line
+  if s:find("[%z\1-\32\127]") then return nil end
   local scheme, authority, path = s:match("^(https?)://([^/?#]+)([^?#]*)$")
   if not scheme or authority:find("@", 1, true) then return nil end
   local host, port = authority:match("^(%[[%x:.]+%])(.*)$")

@@ -2,6 +2,8 @@
 -- value, or `nil, err` with an `invalid_argument` error naming the argument.
 local errors = require "proxyshard.errors"
 local integer = require "proxyshard.integer"
+local ip = require "proxyshard.ip"
+local options = require "proxyshard.options"
 
 local type = type
 local tostring = tostring
@@ -65,6 +67,37 @@ function M.quantity(v, name, min)
   return i
 end
 
+local FLOAT = math.type and function(v) return math.type(v) == "float" end or function() return false end
+
+--- An amount a caller gives, such as a cap: a money value, integer cents
+-- (`100`), or a decimal string of dollars with a point (`"1.00"`, read by
+-- proxyshard.money.parse). Never a float: `1.00` would be 1 cent. Lua 5.4
+-- refuses any float; LuaJIT has no integer subtype, so there an integral
+-- number (1.00 is 1) means that many cents and only fractions are refused.
+-- A string without a point ("60") is refused too: cents or dollars?
+function M.amount(v, name)
+  local money = require "proxyshard.money"
+  local hint = "; write cents as an integer (100 for $1.00), or dollars as text: \"1.00\" or "
+    .. "proxyshard.money.parse(\"1.00\")"
+  local m
+  if money.is(v) then
+    m = v
+  elseif type(v) == "number" then
+    if FLOAT(v) or not integer.is(v) then
+      return nil, invalid(name, "must not be a float (got " .. tostring(v) .. ")" .. hint)
+    end
+    m = money.cents(v)
+  elseif type(v) == "string" and find(v, ".", 1, true) then
+    local err
+    m, err = money.parse(v)
+    if not m then return nil, invalid(name, "is not an amount: " .. err.message .. hint) end
+  else
+    return nil, invalid(name, "must be money, got " .. describe(v) .. hint)
+  end
+  if m.cents < 0 then return nil, invalid(name, "must not be negative, got " .. tostring(m)) end
+  return m
+end
+
 --- An OS signature from the API's enum.
 function M.signature(v, name)
   if not signature_set[v] then
@@ -74,86 +107,189 @@ function M.signature(v, name)
   return v
 end
 
-local function ipv4(s)
-  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return false end
-  for _, part in ipairs({ a, b, c, d }) do
-    -- a leading zero reads as octal to some parsers: refuse the ambiguity
-    if #part > 3 or (#part > 1 and part:sub(1, 1) == "0") or tonumber(part) > 255 then
-      return false
-    end
+--- An IPv4 or IPv6 literal (no zone index, no brackets, no port). Returns
+-- it as given, and its canonical spelling (proxyshard.ip) for comparisons.
+function M.ip(v, name)
+  local canonical = ip.canonical(v)
+  if canonical then return v, canonical end
+  return nil, invalid(name or "ip", "must be an IPv4 or IPv6 address, got " .. describe(v))
+end
+
+--- A short text such as a product, cycle, location or name: a non-empty
+-- string of at most 255 bytes without control characters.
+function M.text(v, name)
+  if type(v) ~= "string" or v == "" or #v > 255 or find(v, "[%z\1-\31\127]") then
+    return nil, invalid(name, "must be a non-empty text of at most 255 characters without control "
+      .. "characters, got " .. describe(v))
+  end
+  return v
+end
+
+--- An order's tag: like text, but may be empty (that clears it).
+function M.tag(v, name)
+  if v == "" then return v end
+  return M.text(v, name)
+end
+
+function M.boolean(v, name)
+  if type(v) ~= "boolean" then return nil, invalid(name, "must be true or false, got " .. describe(v)) end
+  return v
+end
+
+--- The order list's status filter.
+M.ORDER_STATUSES = { "active", "on-hold", "cancelled", "all" }
+local order_status_set = {}
+for _, s in ipairs(M.ORDER_STATUSES) do order_status_set[s] = true end
+
+function M.order_status(v, name)
+  if not order_status_set[v] then
+    return nil, invalid(name, "must be one of " .. table.concat(M.ORDER_STATUSES, ", ") .. ", got " .. describe(v))
+  end
+  return v
+end
+
+--- A page's offset (0 or more) and limit (1 to 100, as the API allows).
+function M.offset(v, name)
+  local i = integer.from(v)
+  if not i or i < 0 then return nil, invalid(name, "must be an integer >= 0, got " .. describe(v)) end
+  return i
+end
+
+M.MAX_LIMIT = 100
+
+function M.limit(v, name)
+  local i = integer.from(v)
+  if not i or i < 1 or i > M.MAX_LIMIT then
+    return nil, invalid(name, "must be an integer from 1 to " .. M.MAX_LIMIT .. ", got " .. describe(v))
+  end
+  return i
+end
+
+--- A residential proxy type, as the API spells it ("standart", "premium");
+-- "standard" is taken for "standart".
+M.PROXY_TYPES = { "standart", "premium" }
+local PROXY_TYPE_ALIASES = { standart = "standart", standard = "standart", premium = "premium" }
+
+function M.proxy_type(v, name)
+  local t = PROXY_TYPE_ALIASES[v]
+  if not t then
+    return nil, invalid(name or "proxy_type", "must be \"standart\" (or \"standard\") or \"premium\", got "
+      .. describe(v))
+  end
+  return t
+end
+
+--- A sub-user id: the API's string ids (numbers are taken as their digits).
+function M.user_id(v, name)
+  if type(v) == "number" and integer.is(v) and v > 0 then v = format("%d", v) end
+  if type(v) ~= "string" or not find(v, "^[%w._~-]+$") or #v > 128 then
+    return nil, invalid(name, "must be a sub-user id (letters, digits, . _ ~ -), got " .. describe(v))
+  end
+  return v
+end
+
+--- Traffic in whole GB: an integer from 1 to MAX_GB.
+M.MAX_GB = 100000
+
+function M.gb(v, name)
+  local i = integer.from(v)
+  if not i or i < 1 or i > M.MAX_GB then
+    return nil, invalid(name, format("must be a whole number of GB from 1 to %d, got %s", M.MAX_GB, describe(v)))
+  end
+  return i
+end
+
+--- A location code (country, region, city): letters, digits, - _ . only.
+function M.code(v, name)
+  if type(v) ~= "string" or not find(v, "^[%w._-]+$") or #v > 50 then
+    return nil, invalid(name, "must be a code such as \"DE\" (letters, digits, - _ .), got " .. describe(v))
+  end
+  return v
+end
+
+-- { p0f_slots = 5, ... } → a list of { addon_key, qty }, sorted by key.
+local function addon_items(v, name)
+  if type(v) ~= "table" then
+    return nil, invalid(name, "must be a table of add-on key = quantity, e.g. { p0f_slots = 5 }")
+  end
+  local keys = {}
+  for k in pairs(v) do
+    local key, err = M.addon_key(k)
+    if not key then return nil, invalid(name, "has a bad add-on key: " .. err.message) end
+    keys[#keys + 1] = key
+  end
+  table.sort(keys)
+  local out = {}
+  for i, key in ipairs(keys) do
+    local qty, err = M.quantity(v[key], name .. "." .. key)
+    if not qty then return nil, err end
+    out[i] = { addon_key = key, qty = qty }
+  end
+  return out
+end
+
+--- Add-ons bought with a new order, for the purchase's body.
+function M.addons_list(v, name)
+  local list, err = addon_items(v, name)
+  if not list then return nil, err end
+  return require("proxyshard.json").array(list)
+end
+
+--- Add-ons of a price calculation: the query's `addons_json` text.
+function M.addons_json(v, name)
+  local list, err = M.addons_list(v, name)
+  if not list then return nil, err end
+  return require("proxyshard.json").encode(list)
+end
+
+--- Is `t` a list: keys 1..n and nothing else? (The one place this is
+-- decided for arguments.)
+function M.is_list(t)
+  if type(t) ~= "table" then return false end
+  local n = #t
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return false end
   end
   return true
 end
 
-local function hex_groups(s)
-  -- `s` is a ":"-separated run of 1–4 digit hex groups (possibly empty)
-  if s == "" then return 0 end
-  local count = 0
-  for group in (s .. ":"):gmatch("(.-):") do
-    if not group:find("^%x%x?%x?%x?$") then return nil end
-    count = count + 1
+-- The items of a per-IP change: a non-empty list of { ip = ..., [field] =
+-- check(value) }. An IP listed twice, in any spelling, is refused: the
+-- request would be ambiguous.
+local function ip_items(list, field, check, what)
+  if type(list) ~= "table" or list[1] == nil then
+    return nil, invalid("items", "must be a non-empty list of " .. what)
   end
-  return count
-end
-
-local function ipv6(s)
-  if #s > 45 or not s:find(":") then return false end
-  local groups_wanted = 8
-  -- a trailing dotted quad stands for the last two groups
-  local head, quad = s:match("^(.*:)(%d+%.%d+%.%d+%.%d+)$")
-  if head then
-    if not ipv4(quad) then return false end
-    s = head:sub(-2) == "::" and head or head:sub(1, -2)
-    groups_wanted = 6
+  if not M.is_list(list) then return nil, invalid("items", "must be a list of " .. what) end
+  local fields = { ip = true, [field] = true }
+  local out, seen = {}, {}
+  for i = 1, #list do
+    local item = list[i]
+    local where = format("items[%d]", i)
+    if type(item) ~= "table" then return nil, invalid(where, "must be a table " .. what) end
+    local unknown = options.unknown(item, fields, where)
+    if unknown then return nil, unknown end
+    local given, key = M.ip(item.ip, where .. ".ip")
+    if not given then return nil, key end
+    local value, err = check(item[field], where .. "." .. field)
+    if value == nil then return nil, err end
+    if seen[key] then
+      return nil, invalid(where .. ".ip", "repeats " .. given .. " (listed at items[" .. seen[key] .. "])")
+    end
+    seen[key] = i
+    out[i] = { ip = given, [field] = value }
   end
-  local first, rest = s:match("^(.-)::(.*)$")
-  if first then
-    if rest:find("::", 1, true) then return false end
-    local n1, n2 = hex_groups(first), hex_groups(rest)
-    return n1 ~= nil and n2 ~= nil and n1 + n2 < groups_wanted
-  end
-  return hex_groups(s) == groups_wanted
-end
-
---- An IPv4 or IPv6 literal (no zone index, no brackets, no port).
-function M.ip(v, name)
-  if type(v) == "string" and (ipv4(v) or ipv6(v)) then return v end
-  return nil, invalid(name or "ip", "must be an IPv4 or IPv6 address, got " .. describe(v))
+  return require("proxyshard.json").array(out)
 end
 
 --- The items of a signature change: a non-empty list of {ip=, signature=}.
--- An IP listed twice is refused: the request would be ambiguous.
 function M.signature_items(list)
-  if type(list) ~= "table" or list[1] == nil then
-    return nil, invalid("items", "must be a non-empty list of { ip = ..., signature = ... }")
-  end
-  local n = #list
-  local out, seen = {}, {}
-  for k in pairs(list) do
-    if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then
-      return nil, invalid("items", "must be a list (found key " .. describe(k) .. ")")
-    end
-  end
-  for i = 1, n do
-    local item = list[i]
-    local where = format("items[%d]", i)
-    if type(item) ~= "table" then
-      return nil, invalid(where, "must be a table { ip = ..., signature = ... }")
-    end
-    local ip, err = M.ip(item.ip, where .. ".ip")
-    if not ip then return nil, err end
-    local sig
-    sig, err = M.signature(item.signature, where .. ".signature")
-    if not sig then return nil, err end
-    local key = ip:lower()
-    if seen[key] then
-      return nil, invalid(where .. ".ip", "repeats " .. ip .. " (listed at items[" .. seen[key] .. "])")
-    end
-    seen[key] = i
-    out[i] = { ip = ip, signature = sig }
-  end
-  return out
+  return ip_items(list, "signature", M.signature, "{ ip = ..., signature = ... }")
+end
+
+--- The items of a del-np change: a non-empty list of {ip=, value=boolean}.
+function M.deletion_items(list)
+  return ip_items(list, "value", M.boolean, "{ ip = ..., value = true|false }")
 end
 
 return M

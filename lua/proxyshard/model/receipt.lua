@@ -9,10 +9,24 @@ local M = {}
 local Receipt = { __name = "proxyshard.receipt" }
 Receipt.__index = Receipt
 
+-- What the purchase cost, when the order's add-on total is known from
+-- before and after it: `charged`; and `overcharged` = { quoted, charged }
+-- when that is more than the quote the cap was checked against.
+local function check_charge(receipt, before, quote)
+  local paid_before = before and before.addons_price_paid
+  local paid_after = receipt.addons_price_paid
+  if not paid_before or not paid_after then return end
+  receipt.charged = paid_after - paid_before
+  if quote and quote.total and receipt.charged > quote.total then
+    receipt.overcharged = { quoted = quote.total, charged = receipt.charged }
+  end
+end
+
 --- `r` is the converted purchase answer; `quote` the quote checked against
--- max_total before buying, when there was one.
-function M.new(order_id, addon_key, add_qty, r, quote)
-  return setmetatable({
+-- max_total before buying, when there was one; `before` the add-on as read
+-- before buying (with reconcile), when it was read.
+function M.new(order_id, addon_key, add_qty, r, quote, before)
+  local receipt = setmetatable({
     order_id = order_id,
     addon_key = addon_key,
     add_qty = add_qty,
@@ -21,6 +35,8 @@ function M.new(order_id, addon_key, add_qty, r, quote)
     addons = addon_line.list(r.addons),
     quote = quote,
   }, Receipt)
+  check_charge(receipt, before, quote)
+  return receipt
 end
 
 --- The add-on line this purchase was for, when the answer listed it.
@@ -35,6 +51,10 @@ function Receipt:__tostring()
     text = text .. "; add-ons paid on this order: " .. tostring(self.addons_price_paid)
   end
   if self.message then text = text .. " (" .. self.message .. ")" end
+  if self.overcharged then
+    text = text .. format("; OVERCHARGED: quoted %s, charged %s", tostring(self.overcharged.quoted),
+      tostring(self.overcharged.charged))
+  end
   return text
 end
 

@@ -16,7 +16,8 @@
 --   content_type  optional, default "application/json" (only with status)
 --   headers       optional object of extra response headers, name -> string
 --                 value, passed through untouched (e.g. Retry-After)
---   delay_ms      optional, default 0: wait before writing anything
+--   delay_ms      optional, default 0: wait before writing anything (with
+--                 commit "after_delay", before handling the request too)
 --   times         optional, default 1; 0 means "forever"
 --   action        optional, default "answer":
 --                   "answer"   the canned answer when status is given, else
@@ -28,10 +29,18 @@
 --                   "oversize" 200 application/json, a body of `size` bytes
 --   stall_ms      optional, default 30000 (only with action "stall")
 --   size          optional, default 2 MiB (only with action "oversize")
---   commit        optional boolean, default false: handle the request for
---                 real first (state changed, purchase charged), then shape
---                 the answer. When false, a rule with a status or an action
---                 other than "answer" leaves the state alone.
+--   commit        optional, default false:
+--                   true       handle the request for real first (state
+--                              changed, purchase charged), then wait
+--                              delay_ms, then shape the answer
+--                   false      a rule with a status or an action other than
+--                              "answer" leaves the state alone
+--                   "after_delay"  wait delay_ms (which must be > 0) first,
+--                              then handle the request for real, whether or
+--                              not the client is still connected, then shape
+--                              the answer: a charge that lands after a client
+--                              with a shorter timeout gave up. A reset during
+--                              the wait cancels it (nothing is handled).
 --   huge_headers  optional integer N, default 0: add N bytes of junk header
 --                 values (X-Pad-1, X-Pad-2, ... of up to 1000 bytes each)
 
@@ -63,6 +72,8 @@ local KNOWN_FIELDS = {
 local RESERVED_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true }
 
 Faults.DEFAULT_STALL_MS = DEFAULT_STALL_MS
+-- The `commit` value of a rule whose real handling waits for its delay.
+Faults.COMMIT_AFTER_DELAY = "after_delay"
 Faults.DEFAULT_SIZE = DEFAULT_SIZE
 
 function Faults.new()
@@ -170,7 +181,12 @@ function Faults:add(spec)
   end
   local commit = spec.commit
   if commit == nil then commit = false end
-  if type(commit) ~= "boolean" then return nil, "commit must be true or false" end
+  if type(commit) ~= "boolean" and commit ~= Faults.COMMIT_AFTER_DELAY then
+    return nil, 'commit must be true, false or "after_delay"'
+  end
+  if commit == Faults.COMMIT_AFTER_DELAY and delay_ms == 0 then
+    return nil, 'commit "after_delay" needs a delay_ms above 0'
+  end
   local stall_ms
   stall_ms, err = int_field(spec, "stall_ms", DEFAULT_STALL_MS, 0, MAX_MS)
   if err then return nil, err end

@@ -30,6 +30,23 @@
 -- Only this connection is closed; the listening socket and the other
 -- connections are untouched. The server speaks HTTP/1.1 only (no h2), so
 -- these byte-level shapes mean what they say.
+--
+-- A rule with commit = "after_delay" gives a response with `finish`: the
+-- stream's coroutine sleeps, then calls it. A client that hangs up meanwhile
+-- cannot cancel that: cqueues.sleep wakes on its timer only, and lua-http
+-- closes a connection only once its stream's coroutine has returned (it
+-- waits for the stream to go idle), so the handling runs and only the
+-- writes that follow fail (they return errors; cqueues sends with
+-- MSG_NOSIGNAL, so no SIGPIPE). Stopping the server during the wait does
+-- drop it: the coroutine is never resumed.
+--
+-- Request bodies are capped at MAX_BODY_BYTES: a larger Content-Length is
+-- answered 413 before a byte of the body is read (and before any
+-- "100 Continue"); a chunked body is read chunk by chunk, each chunk's size
+-- line looked at before lua-http reads the chunk, and answered 413 as soon
+-- as the next chunk would pass the cap. A 413 closes the connection, since
+-- the rest of the body is left unread (after a bounded drain, so the close
+-- does not reset the connection under the client's feet).
 
 -- Debian packages lua-http for Lua 5.1-5.3 only; it runs on 5.4 once the
 -- 5.3/5.2 share dirs are on the path. Only touch package.path when the plain
@@ -46,6 +63,7 @@ end
 local http_server = require_http()
 local http_headers = require "http.headers"
 local cqueues = require "cqueues"
+local ip_address = require "proxyshard.ip"
 
 local M = {}
 
@@ -54,6 +72,10 @@ Server.__index = Server
 
 -- Seconds to wait for a client to send its headers and body.
 local READ_TIMEOUT = 30
+-- Largest request body accepted; the API's bodies are a few hundred bytes,
+-- a fault rule with a canned body a few KiB.
+local MAX_BODY_BYTES = 64 * 1024
+M.MAX_BODY_BYTES = MAX_BODY_BYTES
 -- Upper bound of one controller step, so `loop` notices `stop` even when the
 -- call came from outside the controller.
 local STEP_TIMEOUT = 0.5
@@ -127,6 +149,133 @@ local function connection_id(self, connection)
   return ids[connection]
 end
 
+-- The request headers as a table (names lower-case; repeated headers are
+-- folded the usual way).
+local function header_table(req_headers)
+  local headers = {}
+  for name, value in req_headers:each() do
+    if name:sub(1, 1) ~= ":" then
+      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+    end
+  end
+  return headers
+end
+
+local TOO_LARGE_BODY = ('{"success":false,"message":"Request body too large: the sandbox takes at most %d bytes"}')
+  :format(MAX_BODY_BYTES)
+
+local function declared_too_large(headers)
+  local length = headers["content-length"]
+  local n = length and length:match("^%s*(%d+)%s*$")
+  -- more digits than the cap has cannot be below it (and would overflow)
+  return n ~= nil and (#n > #tostring(MAX_BODY_BYTES) or tonumber(n) > MAX_BODY_BYTES)
+end
+
+local function is_chunked(headers)
+  local te = headers["transfer-encoding"]
+  return te ~= nil and te:lower():find("chunked", 1, true) ~= nil
+end
+
+-- Size announced by the next chunk's size line, which is put back for
+-- lua-http to read; nil when there is no such line (lua-http then reports
+-- the error itself).
+local function next_chunk_size(stream, timeout)
+  local sock = stream.connection.socket
+  local line = sock and sock:xread("*L", timeout)
+  if not line then return nil end
+  sock:unget(line)
+  local hex = line:match("^(%x+)")
+  return hex and tonumber(hex, 16)
+end
+
+-- The whole body as a string, or nil and "too large", or nil and a read
+-- error (the client went away or timed out).
+local function read_capped_body(stream, headers)
+  local deadline = cqueues.monotime() + READ_TIMEOUT
+  local chunked = is_chunked(headers)
+  local parts, size = {}, 0
+  while true do
+    local left = deadline - cqueues.monotime()
+    if chunked then
+      local next_size = next_chunk_size(stream, left)
+      if next_size and size + next_size > MAX_BODY_BYTES then return nil, "too large" end
+    end
+    local chunk, err = stream:get_next_chunk(left)
+    if chunk == nil then
+      if err ~= nil then return nil, err end
+      -- lua-http reads a connection closed early as the end of the body
+      local declared = not chunked and tonumber(headers["content-length"] or "")
+      if declared and size < declared then return nil, "incomplete" end
+      return table.concat(parts)
+    end
+    size = size + #chunk
+    -- a compressed transfer coding can inflate past what the size lines said
+    if size > MAX_BODY_BYTES then return nil, "too large" end
+    parts[#parts + 1] = chunk
+  end
+end
+
+-- Closes a connection whose request body was answered before it was read:
+-- FIN after the answer, then what the client still sends is read and thrown
+-- away, within bounds, before the close. Closing with unread data would send
+-- an RST, which can make the client lose the answer it has not read yet.
+local LINGER_SECONDS, LINGER_BYTES = 2, 4 * 1024 * 1024
+local function close_lingering(stream)
+  local sock = stream.connection:take_socket()
+  if not sock then return end
+  -- errors come back as values (cqueues raises most by default): any of
+  -- them ends the drain, and the socket is closed whatever happened
+  sock:onerror(function(_, _, why) return why end)
+  sock:shutdown("w")
+  local deadline, drained = cqueues.monotime() + LINGER_SECONDS, 0
+  while drained < LINGER_BYTES do
+    local left = deadline - cqueues.monotime()
+    local data = left > 0 and sock:xread(-16384, left)
+    if not data then break end -- the client closed, went quiet or failed
+    drained = drained + #data
+  end
+  sock:close()
+end
+
+-- 413 in the API's error shape; the connection closes after it, as the rest
+-- of the body is left unread.
+local function refuse_body(self, stream, method, target)
+  write_response(stream, method, {
+    status = 413,
+    headers = { ["content-type"] = "application/json", connection = "close" },
+    body = TOO_LARGE_BODY,
+  })
+  log_line(self, "%s %s -> 413 (body over %d bytes)", method, target, MAX_BODY_BYTES)
+  close_lingering(stream)
+end
+
+local INTERNAL_ERROR = {
+  status = 500,
+  headers = { ["content-type"] = "application/json" },
+  body = '{"success":false,"message":"Sandbox internal error"}',
+}
+
+-- Calls `fn(...)`; a sandbox bug becomes a 500 answer and a log line.
+local function answer_or_500(self, fn, ...)
+  local ok, res = pcall(fn, ...)
+  if ok then return res end
+  log_line(self, "handler error: %s", tostring(res))
+  return INTERNAL_ERROR
+end
+
+-- Sleeps the fault delay; for a commit = "after_delay" rule the handling
+-- happens after the sleep, whatever the client did meanwhile.
+local function wait_for_answer(self, res, method, target)
+  local delay = res.delay or 0
+  if delay > 0 then cqueues.sleep(delay) end
+  if not res.finish then return res end
+  res = answer_or_500(self, res.finish)
+  local fault = res.fault or {}
+  log_line(self, "%s %s: %s after %d ms (fault %s)", method, target,
+    fault.cancelled and "cancelled by a reset" or "handled", delay * 1000, tostring(fault.id))
+  return res
+end
+
 local function onstream(self, stream)
   local req_headers = stream:get_headers(READ_TIMEOUT)
   if not req_headers then return end
@@ -134,14 +283,11 @@ local function onstream(self, stream)
   local target = req_headers:get(":path") or "/"
   local path, query = target:match("^([^?]*)%?(.*)$")
   if not path then path = target end
+  local headers = header_table(req_headers)
 
-  local headers = {}
-  for name, value in req_headers:each() do
-    if name:sub(1, 1) ~= ":" then
-      -- Repeated headers are folded the usual way.
-      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
-    end
-  end
+  -- Refused before the body is sent at all when the client waits for a
+  -- "100 Continue".
+  if declared_too_large(headers) then return refuse_body(self, stream, method, target) end
 
   -- Answer "Expect: 100-continue" (curl sends it for bodies over 1 KiB),
   -- otherwise the client waits a second before sending the body.
@@ -152,25 +298,26 @@ local function onstream(self, stream)
     stream:write_headers(cont, false)
   end
 
-  local body = stream:get_body_as_string(READ_TIMEOUT)
-  if body == nil then return end -- client went away or timed out
+  local body, why = read_capped_body(stream, headers)
+  if why == "too large" then return refuse_body(self, stream, method, target) end
+  if body == nil then
+    -- The client went away or timed out. The connection is closed here: left
+    -- to lua-http, a stream whose peer closed mid-body spins in its shutdown
+    -- (h1_stream's drain loop takes the EOF for progress) and blocks the
+    -- whole server.
+    log_line(self, "%s %s: body not read (%s), connection closed", method, target, tostring(why))
+    return close_connection(stream)
+  end
   if body == "" and not headers["content-length"] and not headers["transfer-encoding"] then
     body = nil
   end
 
-  local ok, res = pcall(self.state.handle, self.state, {
+  local res = answer_or_500(self, self.state.handle, self.state, {
     method = method, path = path, query = query, headers = headers, body = body,
     connection = connection_id(self, stream.connection),
   })
-  if not ok then
-    log_line(self, "handler error: %s", tostring(res))
-    res = {
-      status = 500,
-      headers = { ["content-type"] = "application/json" },
-      body = '{"success":false,"message":"Sandbox internal error"}',
-    }
-  end
-  if res.delay and res.delay > 0 then cqueues.sleep(res.delay) end
+  local delayed = res.delay
+  res = wait_for_answer(self, res, method, target)
   local fault = res.fault
   local shaped = fault and fault.action ~= "answer" and fault.action ~= "oversize"
     and shape_answer(stream, res, fault)
@@ -179,7 +326,8 @@ local function onstream(self, stream)
     log_line(self, "%s %s -> %d (fault %s: %s%s)", method, target, res.status, tostring(fault.id),
       shaped or fault.action, fault.committed and ", committed" or "")
   else
-    log_line(self, "%s %s -> %d", method, target, res.status)
+    log_line(self, "%s %s -> %d%s", method, target, res.status,
+      delayed and (" after %d ms"):format(delayed * 1000) or "")
   end
 end
 
@@ -241,13 +389,31 @@ function M.tls_context(tls)
   return ctx
 end
 
---- Start listening. opts: host (default "127.0.0.1"), port (default 0 =
+--- Is `host` a loopback address: "localhost", 127.0.0.0/8, or ::1 (any
+-- spelling of it)? Anything else, host names included, may be reachable
+-- from other machines.
+function M.is_loopback(host)
+  if type(host) ~= "string" then return false end
+  if host:lower() == "localhost" then return true end
+  local canonical = ip_address.canonical(host)
+  return canonical == "::1" or (canonical ~= nil and canonical:match("^127%.") ~= nil)
+end
+
+-- Why a non-loopback address is refused unless asked for.
+M.REMOTE_RISK = "the control endpoints (/_sandbox/...) take no token: anyone who reaches"
+  .. " the port can reset the state, read the request log and inject faults"
+
+--- Start listening. opts: host (default "127.0.0.1"; anything but a
+-- loopback address needs allow_remote = true), port (default 0 =
 -- ephemeral), state (a proxyshard.sandbox.state object, required), log (a
 -- file handle for one line per request, optional), tls (optional
 -- { cert = PEM file, key = PEM file }: serve HTTPS instead of HTTP).
 -- Returns the server object, or nil and an error message.
 function M.start(opts)
   assert(opts and opts.state, "server.start needs opts.state")
+  if not opts.allow_remote and not M.is_loopback(opts.host or "127.0.0.1") then
+    return nil, ("%s is not a loopback address, and %s"):format(opts.host, M.REMOTE_RISK)
+  end
   local self = setmetatable({
     host = opts.host or "127.0.0.1",
     state = opts.state,

@@ -13,9 +13,15 @@
 --
 -- A response may carry `delay` (seconds) set by fault injection; the HTTP
 -- server sleeps that long before answering, in-process callers may ignore it.
+-- A rule with commit = "after_delay" gives a response that is only a promise:
+-- `{ delay = seconds, fault = {...}, finish = function }` and no status. The
+-- server sleeps `delay`, then calls `res.finish()`, which handles the request
+-- for real (unless the sandbox was reset meanwhile) and returns the answer
+-- to write; in-process callers call it themselves.
 -- When a fault rule hit the request, the response also carries `fault`:
 --   { id = rule id, action = "answer"|"drop"|"truncate"|"stall"|"oversize",
 --     commit = rule.commit, committed = true when the real handler ran,
+--     cancelled = true when a reset cancelled an "after_delay" request,
 --     stall_ms = (stall), size = (oversize), send_bytes = (truncate: how many
 --     body bytes to write before closing) }
 -- The table itself is the would-be answer; the HTTP server carries out the
@@ -24,6 +30,10 @@
 local cjson = require "cjson"
 local Faults = require "proxyshard.sandbox.faults"
 local default_fixture = require "proxyshard.sandbox.fixture"
+-- The client's own limits and enums, so the sandbox refuses exactly what the
+-- library would refuse before sending (and no more).
+local validate = require "proxyshard.validate"
+local ip_address = require "proxyshard.ip"
 
 -- Own decoder instance: the module-level settings of cjson are shared by
 -- every user of the library in the process, so don't touch them.
@@ -38,11 +48,11 @@ local State = {}
 State.__index = State
 
 local TOKEN_DEFAULT = "sandbox-token"
-local ADD_QTY_MAX = 1000
+local ADD_QTY_MAX = validate.MAX_QTY
 -- Upper bound of the request log so a sandbox left running for days does not
 -- grow without limit; the oldest entries are dropped first.
 local REQUEST_LOG_MAX = 10000
-local SIGNATURES = { "ios", "macos", "android", "linux", "win10", "win11" }
+local SIGNATURES = validate.SIGNATURES
 local DC_ISP = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
 
 ---------------------------------------------------------------------------
@@ -185,20 +195,61 @@ local function prepare(data)
   return data
 end
 
+-- The fields of an IP that GET /proxies/active must write (ActiveProxyItem
+-- marks them required), with the Lua type each needs.
+local PROXY_ITEM_FIELDS = {
+  { "ip", "string" }, { "username", "string" }, { "password", "string" },
+  { "http_port", "integer" }, { "socks_port", "integer" },
+}
+
+-- A fixture read from JSON has floats for integers (cjson on 5.4); the
+-- answers write integral floats as integers, so they count as integers.
+local function value_kind(v)
+  if type(v) == "number" and math.tointeger(v) then return "integer" end
+  return type(v)
+end
+
+-- A fixture the answers could not render as documented is refused up
+-- front, rather than answered with a null where the API promises a value.
+local function check_fixture(fixture)
+  for _, order in ipairs(fixture.orders or {}) do
+    local where = "fixture: order " .. tostring(order.order_id)
+    if next(order.ips or {}) ~= nil and type(order.expires_at) ~= "string" then
+      error(where .. " has IPs but no expires_at string (their `until` is a required string)", 3)
+    end
+    for i, ip in ipairs(order.ips or {}) do
+      for _, field in ipairs(PROXY_ITEM_FIELDS) do
+        if value_kind(ip[field[1]]) ~= field[2] then
+          error(("%s, IP %d: %s must be a%s %s"):format(where, i, field[1],
+            field[2] == "integer" and "n" or "", field[2]), 3)
+        end
+      end
+    end
+  end
+end
+
 --- Create a sandbox. opts.token (default: the fixture's token, else
--- "sandbox-token"), opts.fixture (default: proxyshard.sandbox.fixture).
+-- "sandbox-token"), opts.fixture (default: proxyshard.sandbox.fixture),
+-- opts.clock (optional, a function returning seconds, e.g. cqueues.monotime:
+-- then requests and charges carry `at_ms`, milliseconds since the last
+-- reset; without it the sandbox stays clock-free and deterministic).
+-- Raises when the fixture cannot be served as the API documents it.
 function State.new(opts)
   opts = opts or {}
   local fixture = deep_copy(opts.fixture or default_fixture)
+  check_fixture(fixture)
   local self = setmetatable({
     fixture = fixture,
     token = opts.token or fixture.token or TOKEN_DEFAULT,
+    clock = opts.clock,
+    generation = 0,
   }, State)
   self:reset()
   return self
 end
 
---- Restore the fixture; clear ledger, request log and faults.
+--- Restore the fixture; clear ledger, request log and faults. A request
+-- still waiting for a commit = "after_delay" rule is cancelled.
 function State:reset()
   local data = prepare(self.fixture)
   self.account = data.account or { email = "", wallet_balance = 0 }
@@ -206,7 +257,16 @@ function State:reset()
   self.orders = data.orders
   self.charges = array()
   self.log = array()
+  self.requests_seen = 0
   self.faults = Faults.new()
+  self.generation = self.generation + 1
+  self.epoch = self.clock and self.clock()
+end
+
+-- Milliseconds since the last reset, or nil without a clock.
+local function now_ms(self)
+  if not self.clock then return nil end
+  return math.floor((self.clock() - self.epoch) * 1000 + 0.5)
 end
 
 function State:ledger()
@@ -305,7 +365,7 @@ end
 
 local function check_add_qty(n)
   if n < 1 then bad("add_qty must be at least 1") end
-  if n > ADD_QTY_MAX then bad("add_qty too large") end
+  if n > ADD_QTY_MAX then bad("add_qty too large (at most " .. ADD_QTY_MAX .. ")") end
 end
 
 local function check_order_for_addons(order)
@@ -392,7 +452,7 @@ function handlers.active_proxies(self, req)
       password = ip.password,
       http_port = ip.http_port,
       socks_port = ip.socks_port,
-      ["until"] = or_null(order.expires_at),
+      ["until"] = order.expires_at, -- a string: check_fixture saw to it
       -- The spec lists no values; an IP of a live order is "active".
       status = order.status == "active" and "active" or order.status,
       signature = or_null(ip.signature),
@@ -445,7 +505,13 @@ function handlers.purchase(self, req, raw_id)
     qty = add_qty,
     amount_cents = q.add_total,
     balance_after_cents = self.account.wallet_balance,
-    at = seq, -- logical time: the sandbox has no clock, on purpose
+    at = seq, -- logical time, kept for older specs
+    -- When the charge landed, in terms of the request log: the request that
+    -- made it, and how many requests had arrived by then (more than
+    -- `request` when a delayed commit landed after later requests).
+    request = req.seq,
+    requests_seen = self.requests_seen,
+    at_ms = now_ms(self),
   }
   return respond(200, {
     success = true,
@@ -491,6 +557,12 @@ function handlers.cancel(self, req, raw_id)
   })
 end
 
+-- The text an IP is compared by: its canonical spelling, or the text itself
+-- when it is no IP (then it matches nothing of an order but itself).
+local function ip_key(text)
+  return ip_address.canonical(text) or text
+end
+
 local SIGNATURE_SET = {}
 for _, s in ipairs(SIGNATURES) do SIGNATURE_SET[s] = true end
 local SIGNATURE_LIST = "`" .. table.concat(SIGNATURES, "`, `") .. "`"
@@ -504,38 +576,40 @@ function handlers.signature(self, req, raw_id)
   if #items == 0 then bad("items must not be empty") end
 
   -- Shape of every item first (a deserialize error in the real server).
-  local wanted, order_of = {}, {}
+  -- IPs are keyed by their canonical text: two spellings are one IP.
+  local wanted, order_of, spelled = {}, {}, {}
   for _, item in ipairs(items) do
     if type(item) ~= "table" or is_array(item) and #item > 0 then
       field_error("items", "an array of objects")
     end
-    local ip = body_string(item, "ip")
+    local given = body_string(item, "ip")
     local sig = body_string(item, "signature")
     if not SIGNATURE_SET[sig] then
       bad("Json deserialize error: unknown variant `" .. sig .. "`, expected one of "
         .. SIGNATURE_LIST)
     end
-    if wanted[ip] == nil then order_of[#order_of + 1] = ip end
-    wanted[ip] = sig -- the same IP twice: the last value wins, counted once
+    local key = ip_key(given)
+    if wanted[key] == nil then order_of[#order_of + 1], spelled[key] = key, given end
+    wanted[key] = sig -- the same IP twice: the last value wins, counted once
   end
 
   local line = addon_line(order, "p0f_slots")
   if not line or line.qty < 1 then bad("p0f_slots add-on is not active") end
 
   local by_ip = {}
-  for _, ip in ipairs(order.ips) do by_ip[ip.ip] = ip end
+  for _, entry in ipairs(order.ips) do by_ip[ip_key(entry.ip)] = entry end
   local new = 0
-  for _, address in ipairs(order_of) do
-    local ip = by_ip[address]
-    if not ip then bad("IP " .. address .. " does not belong to order") end
-    if ip.signature == nil then new = new + 1 end
+  for _, key in ipairs(order_of) do
+    local entry = by_ip[key]
+    if not entry then bad("IP " .. spelled[key] .. " does not belong to order") end
+    if entry.signature == nil then new = new + 1 end
   end
   local used = signed_count(order)
   if used + new > line.qty then
     bad(("Not enough p0f slots: need %d, free %d"):format(new, math.max(line.qty - used, 0)))
   end
 
-  for _, address in ipairs(order_of) do by_ip[address].signature = wanted[address] end
+  for _, key in ipairs(order_of) do by_ip[key].signature = wanted[key] end
   return respond(200, { success = true, message = "Signatures updated", updated = #order_of })
 end
 
@@ -658,8 +732,8 @@ local function log_entry(req)
   for k, v in pairs(req.headers) do
     headers[k] = (k == "authorization") and "[redacted]" or v
   end
-  return { method = req.method, path = req.path, query = req.query, headers = headers,
-    body = req.body, connection = req.connection }
+  return { seq = req.seq, method = req.method, path = req.path, query = req.query,
+    headers = headers, body = req.body, connection = req.connection, at_ms = req.at_ms }
 end
 
 -- Copy of the request with defaults filled in and header names lower-cased.
@@ -725,17 +799,34 @@ local function add_pad_headers(headers, n)
   end
 end
 
--- The answer to a request that hit `fault`, see the module comment.
-local function faulted(self, req, entry, fault)
+-- The real answer, or the would-be one with the state left alone: a rule
+-- that only delays (no status, action "answer") always handles for real.
+local function handled_answer(self, req, entry, fault)
   local shapes = fault.status ~= nil or fault.action ~= "answer"
-  local res
   if fault.commit or not shapes then
-    res = run(self, req)
     entry.committed = true
-  else
-    entry.committed = false
-    if fault.status == nil and fault.action ~= "oversize" then res = dry_run(self, req) end
+    return run(self, req)
   end
+  entry.committed = false
+  if fault.status == nil and fault.action ~= "oversize" then return dry_run(self, req) end
+  return nil -- a canned answer replaces it anyway
+end
+
+local function fault_info(fault, committed, body)
+  return {
+    id = fault.id,
+    action = fault.action,
+    commit = fault.commit,
+    committed = committed,
+    stall_ms = fault.stall_ms,
+    size = fault.size,
+    send_bytes = fault.action == "truncate" and #(body or "") // 2 or nil,
+  }
+end
+
+-- The answer `res` shaped as the rule says: canned status or oversized body,
+-- extra headers, and what the server must do with it.
+local function shaped_answer(res, fault, committed)
   if fault.action == "oversize" then
     res = {
       status = fault.status or 200,
@@ -752,16 +843,38 @@ local function faulted(self, req, entry, fault)
   res.headers = res.headers or {}
   for name, value in pairs(fault.headers or {}) do res.headers[name:lower()] = value end
   add_pad_headers(res.headers, fault.huge_headers or 0)
-  res.delay = fault.delay_ms > 0 and fault.delay_ms / 1000 or nil
-  res.fault = {
-    id = fault.id,
-    action = fault.action,
-    commit = fault.commit,
-    committed = entry.committed,
-    stall_ms = fault.stall_ms,
-    size = fault.size,
-    send_bytes = fault.action == "truncate" and #(res.body or "") // 2 or nil,
+  res.fault = fault_info(fault, committed, res.body)
+  return res
+end
+
+-- The answer to a request whose rule is commit = "after_delay": a promise
+-- (see the module comment). Nothing is handled until `finish` is called.
+local function deferred(self, req, entry, fault)
+  entry.committed = false
+  local generation = self.generation
+  return {
+    delay = fault.delay_ms / 1000,
+    fault = fault_info(fault, false),
+    finish = function()
+      if self.generation ~= generation then
+        local res = respond(503, { success = false,
+          message = "Sandbox was reset while this request waited; it was not handled" })
+        -- answered plainly: the rule's action was meant for the real answer
+        res.fault = fault_info(fault, false)
+        res.fault.action, res.fault.cancelled = "answer", true
+        return res
+      end
+      entry.committed = true
+      return shaped_answer(run(self, req), fault, true)
+    end,
   }
+end
+
+-- The answer to a request that hit `fault`, see the module comment.
+local function faulted(self, req, entry, fault)
+  if fault.commit == Faults.COMMIT_AFTER_DELAY then return deferred(self, req, entry, fault) end
+  local res = shaped_answer(handled_answer(self, req, entry, fault), fault, entry.committed)
+  res.delay = fault.delay_ms > 0 and fault.delay_ms / 1000 or nil
   return res
 end
 
@@ -777,6 +890,11 @@ function State:handle(raw)
     return ok and res or error_response(res)
   end
 
+  -- Numbered from 1 after each reset; the numbers go on when old entries
+  -- are dropped from the log, so the ledger can refer to them.
+  self.requests_seen = self.requests_seen + 1
+  req.seq = self.requests_seen
+  req.at_ms = now_ms(self)
   local entry = log_entry(req)
   self.log[#self.log + 1] = entry
   if #self.log > REQUEST_LOG_MAX then table.remove(self.log, 1) end

@@ -16,7 +16,9 @@ local function ms(seconds)
   return n < 1 and 1 or n
 end
 
---- opts: timeout, connect_timeout (seconds), max_response_bytes, ca_file, user_agent.
+--- opts: timeout, connect_timeout (seconds), max_response_bytes, ca_file,
+-- user_agent, proxy (a proxy URL, or nil for none: the environment's proxy
+-- variables are never read here; see proxyshard.proxy), no_proxy.
 function M.new(opts)
   local session = core.session {
     timeout_ms = ms(opts.timeout),
@@ -24,12 +26,19 @@ function M.new(opts)
     max_response_bytes = opts.max_response_bytes,
     ca_file = opts.ca_file,
     user_agent = opts.user_agent,
+    proxy = opts.proxy,
+    no_proxy = opts.no_proxy,
   }
   return setmetatable({ session = session }, Transport)
 end
 
+-- libcurl's CURLE_COULDNT_RESOLVE_HOST
+local COULDNT_RESOLVE_HOST = 6
+
+--- One attempt, bounded as a whole by req.timeout (CURLOPT_TIMEOUT_MS
+-- covers connect, send and the whole answer).
 function Transport:request(req)
-  return self.session:perform {
+  local res, terr = self.session:perform {
     method = req.method,
     url = req.url,
     headers = req.headers,
@@ -38,6 +47,8 @@ function Transport:request(req)
     connect_timeout_ms = req.connect_timeout and ms(req.connect_timeout),
     no_resend = req.no_resend,
   }
+  if terr and terr.code == COULDNT_RESOLVE_HOST then terr.resolve_failed = true end
+  return res, terr
 end
 
 function Transport:close()

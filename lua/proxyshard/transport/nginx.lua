@@ -27,7 +27,8 @@ end
 
 --- opts.use: "auto" (resty if installed, and the subrequest location if
 -- given), "resty" or "subrequest"; opts.location for subrequests;
--- keepalive_timeout, keepalive_pool for lua-resty-http.
+-- keepalive_timeout, keepalive_pool for lua-resty-http; max_response_bytes
+-- for both.
 function M.new(opts)
   local self = setmetatable({}, Transport)
   local use = opts.use or "auto"
@@ -35,7 +36,7 @@ function M.new(opts)
     self.resty = resty_http.new(opts)
   end
   if (use == "auto" or use == "subrequest") and opts.location then
-    self.subrequest = subrequest.new { location = opts.location }
+    self.subrequest = subrequest.new { location = opts.location, max_response_bytes = opts.max_response_bytes }
   elseif use == "subrequest" then
     error("proxyshard: transport \"subrequest\" needs the subrequest_location option", 3)
   end

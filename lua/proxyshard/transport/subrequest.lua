@@ -3,6 +3,18 @@
 -- connection to the API is kept alive by an `upstream` block with
 -- `keepalive`. Works in the rewrite, access and content phases.
 --
+-- Time: nginx bounds the attempt, not req.timeout. A subrequest cannot be
+-- cut short from Lua (ngx.thread.kill refuses a thread waiting on one), and
+-- proxy_*_timeout take no variables. What bounds it (docs/transport.md):
+-- proxy_connect_timeout the connect and TLS handshake; proxy_send_timeout
+-- each write of the request; proxy_read_timeout the wait from the request
+-- sent to the end of the answer's headers (bytes arriving do not re-arm
+-- it), then each gap between two reads of the body. An answer that arrives,
+-- however late, is returned as it is.
+--
+-- Size: ngx.location.capture keeps the whole answer in memory whatever
+-- subrequest_output_buffer_size says; max_response_bytes is checked after.
+--
 -- The location receives the request's headers through variables (the
 -- parent request's own headers must not reach the API). The variables are
 -- declared in a location of their own: a `set` inside the proxying
@@ -18,6 +30,9 @@
 --     proxy_set_header Accept application/json;
 --     proxy_http_version 1.1; proxy_set_header Connection "";
 --     proxy_next_upstream off;             # never resend a POST
+--     proxy_connect_timeout 10s;           # <= the client's connect_timeout
+--     proxy_send_timeout 30s;              # <= the client's timeout
+--     proxy_read_timeout 30s;              # <= the client's timeout
 --     proxy_pass https://proxyshard_api/;  # an upstream with keepalive
 --   }
 --   location = /proxyshard-variables {
@@ -34,6 +49,7 @@ local setmetatable = setmetatable
 local pairs = pairs
 local type = type
 local lower = string.lower
+local format = string.format
 
 local M = {}
 
@@ -55,13 +71,36 @@ local Transport = { __name = "proxyshard.transport.subrequest" }
 Transport.__index = Transport
 
 --- opts.location: the internal location's prefix, e.g. "/proxyshard"
--- (a request for /user/api/me goes to /proxyshard/user/api/me).
+-- (a request for /user/api/me goes to /proxyshard/user/api/me);
+-- opts.max_response_bytes.
 function M.new(opts)
   local location = opts.location
   if type(location) ~= "string" or not location:find("^/") then
     error("proxyshard: subrequest_location must be a path such as \"/proxyshard\"", 3)
   end
-  return setmetatable({ location = location:gsub("/+$", "") }, Transport)
+  return setmetatable({ location = (location:gsub("/+$", "")), max_response_bytes = opts.max_response_bytes },
+    Transport)
+end
+
+local function now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+-- res.truncated: nginx did not see the end of the answer. Its own 504 is
+-- a proxy_*_timeout that fired; a 1xx, nginx's proxy module taking an
+-- interim answer (103 Early Hints) for the final one and waiting in vain
+-- for its body; anything else, the upstream connection broke.
+local function cut_short(status, seconds)
+  if status == 504 then
+    return { kind = "timeout", request_sent = true, message = format("no complete answer after %.3g s: a "
+      .. "proxy_*_timeout of the subrequest location fired (HTTP 504 from nginx)", seconds) }
+  end
+  if status >= 100 and status < 200 then
+    return { kind = "network", request_sent = true, message = format("the answer was cut short (HTTP %d: "
+      .. "nginx's proxy module took an interim answer for the final one)", status) }
+  end
+  return { kind = "network", message = "the answer was cut short (HTTP " .. status .. ")", request_sent = true }
 end
 
 function Transport:request(req)
@@ -75,6 +114,7 @@ function Transport:request(req)
     local var = name and HEADER_VARS[lower(name)]
     if var then vars[var] = value end
   end
+  local started = now()
   local res = ngx.location.capture(self.location .. path, {
     method = ngx[METHODS[req.method]],
     body = req.body,
@@ -85,13 +125,16 @@ function Transport:request(req)
   if not res then
     return nil, { kind = "network", message = "subrequest failed", request_sent = true }
   end
-  if res.truncated then
-    -- the upstream connection broke mid-answer, or the answer did not fit
-    -- subrequest_output_buffer_size
-    return nil, { kind = "network", message = "the answer was cut short (HTTP " .. res.status .. ")",
-      request_sent = true }
+  local seconds = now() - started
+  if res.truncated then return nil, cut_short(res.status, seconds) end
+  local body = res.body or ""
+  local cap = self.max_response_bytes
+  if cap and #body > cap then
+    return nil, { kind = "too_large", request_sent = true,
+      message = format("the answer is larger than max_response_bytes (%d): %d bytes", cap, #body) }
   end
-  return { status = res.status, headers = normalize_headers(res.header), body = res.body or "" }
+  -- late or not: a real answer is never turned into an error
+  return { status = res.status, headers = normalize_headers(res.header), body = body, total_time = seconds }
 end
 
 function Transport.close() end

@@ -2,8 +2,8 @@
 -- each runs client calls inside nginx and answers JSON with what came back,
 -- a value (amounts in cents) or the error's kind, message, status, attempts.
 -- The transport is always named: "subrequest" (the internal location),
--- "resty" (lua-resty-http; the stand-in next to this file) or "curl"
--- (blocking libcurl, for the contrast in the non-blocking proof).
+-- "resty" (the real lua-resty-http, from PROXYSHARD_RESTY_HTTP_LIB) or
+-- "curl" (blocking libcurl, for the contrast in the non-blocking proof).
 local ngx = ngx -- luacheck: ignore (the nginx global)
 local cjson = require "cjson"
 local proxyshard = require "proxyshard"
@@ -14,27 +14,30 @@ local pcall = pcall
 
 local M = {}
 
-local config = {} -- base_url, token, location: set by init_by_lua
-local clients = {} -- once per worker, by transport and token
+local config = {} -- base_url, hostile_url, token, location, hostile_location: set by init_by_lua
+local clients = {} -- once per worker, by transport, token and options
 
 --- Called from init_by_lua_block with the sandbox's URL and token.
 function M.configure(opts)
   config = opts
 end
 
-local function client(transport, token)
+-- hostile: through the hostile front (hostile_server.lua) instead of
+-- straight to the sandbox; timeout and max_retries when given.
+local function client(transport, token, hostile, timeout, max_retries)
   token = token or config.token
-  local key = transport .. " " .. token
+  local key = table.concat({ transport, token, tostring(hostile), tostring(timeout), tostring(max_retries) }, " ")
   if not clients[key] then
     clients[key] = proxyshard.new {
       token = token,
       -- the subrequest transport keeps only the path and query of the URL:
       -- the internal location decides where it goes
-      base_url = config.base_url,
+      base_url = hostile and config.hostile_url or config.base_url,
       transport = transport,
-      subrequest_location = config.location,
-      timeout = 10,
+      subrequest_location = hostile and config.hostile_location or config.location,
+      timeout = timeout or 10,
       connect_timeout = 5,
+      max_retries = max_retries,
       base_delay = 0.05, -- retries sleep with ngx.sleep; keep the spec quick
       max_delay = 0.2,
     }
@@ -102,6 +105,44 @@ function M.fetch(transport)
   if not info then return answer(error_table(err)) end
   answer { ok = true, order_id = info.order_id, status = info.status, p0f_slots_used = info.p0f_slots_used,
     p0f_slots_available = info.p0f_slots_available }
+end
+
+local function seconds()
+  ngx.update_time()
+  return ngx.now()
+end
+
+-- The operations of M.sequence: each returns a JSON-able table.
+local OPS = {
+  purchase = function(c)
+    local r, err = c:order(12345):addon("p0f_slots"):purchase(2)
+    if not r then return error_table(err) end
+    return { ok = true, addons_price_paid = r.addons_price_paid.cents, message = r.message }
+  end,
+  quote = function(c)
+    local q, err = c:order(12345):addon("p0f_slots"):quote(2)
+    return q and quote_table(q) or error_table(err)
+  end,
+  fetch = function(c)
+    local info, err = c:order(12345):fetch()
+    if not info then return error_table(err) end
+    return { ok = true, order_id = info.order_id, p0f_slots_used = info.p0f_slots_used }
+  end,
+}
+
+--- Through the hostile front: the calls ?ops= (e.g. purchase,quote) one
+-- right after the other in this handler, with ?timeout= and ?retries=;
+-- each result with its `elapsed` seconds.
+function M.sequence(transport)
+  local c = client(transport, nil, true, tonumber(ngx.var.arg_timeout), tonumber(ngx.var.arg_retries))
+  local results = {}
+  for op in (ngx.var.arg_ops or ""):gmatch("[^,]+") do
+    local t0 = seconds()
+    local r = assert(OPS[op], op)(c)
+    r.elapsed = seconds() - t0
+    results[#results + 1] = r
+  end
+  answer { results = results }
 end
 
 -- Quote in a phase given by the caller; the result, value or error, as JSON.

@@ -1,0 +1,172 @@
+--- The options of proxyshard.new, checked: every name known, every value
+-- of the right type and range, before a client exists. A bad option is a
+-- programmer error, so it raises — an invalid_argument error value, so
+-- that a pcall caller still gets `kind`, `argument` and the message.
+local errors = require "proxyshard.errors"
+local options = require "proxyshard.options"
+local retry = require "proxyshard.retry"
+local url = require "proxyshard.url"
+local integer = require "proxyshard.integer"
+local proxy = require "proxyshard.proxy"
+
+local type = type
+local error = error
+local pcall = pcall
+local tostring = tostring
+local format = string.format
+local find = string.find
+
+local M = {}
+
+M.DEFAULT_BASE_URL = "https://user-api.proxyshard.com"
+M.DEFAULTS = {
+  timeout = 30,                   -- seconds for a whole call, retries and waits included
+  connect_timeout = 10,           -- seconds to connect (within timeout)
+  max_response_bytes = 1048576,   -- our answers are a few KiB; a MiB is plenty
+}
+M.MAX_RESPONSE_BYTES = 1073741824 -- 1 GiB: beyond it, a typo
+
+M.TRANSPORT_NAMES = { auto = true, curl = true, nginx = true, resty = true, subrequest = true }
+
+M.KNOWN = options.set({
+  "token", "base_url", "allow_insecure", "timeout", "connect_timeout", "max_response_bytes",
+  "ca_file", "proxy", "no_proxy", "transport", "subrequest_location",
+  "sleep", "random", "now", "clock", "on_request", "on_response",
+}, retry.DEFAULTS)
+
+local function in_nginx()
+  return require("proxyshard.transport.nginx").available()
+end
+
+--- The options every call takes as its last, optional argument.
+M.CALL_OPTIONS = options.set({ "timeout" }, retry.DEFAULTS)
+
+local function bad(name, message)
+  error(errors.invalid(name, message), 4)
+end
+
+--- Seconds: a number in (0, 3600].
+function M.seconds(v, name)
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > 3600 then
+    return nil, errors.invalid(name, "must be a number of seconds in (0, 3600], got " .. tostring(v))
+  end
+  return v
+end
+
+local function seconds(opts, name)
+  if opts[name] == nil then return M.DEFAULTS[name] end
+  local v, err = M.seconds(opts[name], name)
+  if not v then error(err, 3) end
+  return v
+end
+
+-- Text that ends up in a header or a libcurl option: a CR or LF would
+-- split it, a NUL would cut it short.
+local function clean_string(opts, name, what)
+  local v = opts[name]
+  if v == nil then return nil end
+  if type(v) ~= "string" or v == "" then bad(name, "must be " .. what) end
+  if find(v, "[%z\1-\31\127]") then bad(name, "contains control characters (CR, LF, NUL...)") end
+  return v
+end
+
+local function token(opts)
+  local t = opts.token
+  if type(t) ~= "string" or t == "" then
+    bad("token", "is required (a non-empty string; e.g. os.getenv(\"PROXYSHARD_TOKEN\"))")
+  end
+  -- never echo the value: it is the secret
+  if find(t, "[%z\1-\31\127]") then bad("token", "contains control characters") end
+  return t
+end
+
+local function base(opts)
+  local s = opts.base_url
+  if s == nil then s = M.DEFAULT_BASE_URL end
+  if type(s) ~= "string" then bad("base_url", "must be a string") end
+  local b = url.parse_base(s)
+  if not b then
+    bad("base_url", "must look like https://host[:port][/path], got " .. format("%q", s))
+  end
+  if b.scheme == "http" and not url.is_loopback(b.host) and not opts.allow_insecure then
+    -- the token would cross the network in clear text
+    bad("base_url", "is plain http to a non-loopback host; use https, or allow_insecure = true")
+  end
+  return b
+end
+
+local function max_bytes(opts)
+  local v = opts.max_response_bytes
+  if v == nil then return M.DEFAULTS.max_response_bytes end
+  if not integer.is(v) or v < 1024 or v > M.MAX_RESPONSE_BYTES then
+    bad("max_response_bytes", format("must be an integer number of bytes from 1024 to %d, got %s",
+      M.MAX_RESPONSE_BYTES, tostring(v)))
+  end
+  return v
+end
+
+local function fn(opts, name)
+  local v = opts[name]
+  if v ~= nil and type(v) ~= "function" then bad(name, "must be a function") end
+  return v
+end
+
+local function boolean(opts, name)
+  local v = opts[name]
+  if v ~= nil and type(v) ~= "boolean" then bad(name, "must be true or false") end
+  return v or false
+end
+
+local function transport(opts)
+  local t = opts.transport
+  if type(t) == "table" then
+    if type(t.request) ~= "function" then bad("transport", "must be an object with a request method") end
+    return t
+  end
+  if t == nil then return "auto" end
+  if not M.TRANSPORT_NAMES[t] then
+    bad("transport", "must be an object or one of auto, curl, nginx, resty, subrequest")
+  end
+  return t
+end
+
+--- The checked settings of `opts` (raises on any bad option).
+function M.check(opts)
+  if type(opts) ~= "table" then
+    error(errors.invalid("options", "must be a table { token = ..., ... }"), 3)
+  end
+  local unknown = options.unknown(opts, M.KNOWN, "options")
+  if unknown then error(unknown, 3) end
+  local s = {
+    token = token(opts),
+    allow_insecure = boolean(opts, "allow_insecure"),
+    base = base(opts),
+    timeout = seconds(opts, "timeout"),
+    connect_timeout = seconds(opts, "connect_timeout"),
+    max_response_bytes = max_bytes(opts),
+    ca_file = clean_string(opts, "ca_file", "a path to a PEM file"),
+    transport = transport(opts),
+    subrequest_location = clean_string(opts, "subrequest_location",
+      "a location path such as \"/proxyshard\""),
+    sleep = fn(opts, "sleep"),
+    random = fn(opts, "random"),
+    now = fn(opts, "now"),
+    clock = fn(opts, "clock"),
+    on_request = fn(opts, "on_request"),
+    on_response = fn(opts, "on_response"),
+  }
+  if s.connect_timeout > s.timeout then s.connect_timeout = s.timeout end
+  local err
+  s.proxy, err = proxy.settings(opts.proxy, opts.no_proxy, s.base, s.allow_insecure)
+  if not s.proxy then error(err, 3) end
+  if s.proxy.url and s.transport ~= "curl" and (s.transport ~= "auto" or in_nginx()) then
+    -- only libcurl goes through a proxy: refused rather than ignored
+    bad("proxy", "applies to the libcurl transport only (transport = \"curl\")")
+  end
+  local ok, policy = pcall(retry.policy, opts)
+  if not ok then error(policy, 3) end
+  s.retry = policy
+  return s
+end
+
+return M
