@@ -11,11 +11,6 @@
 
 static const luaL_Reg core_funcs[] = {
     { "session", ps_session_new },
-    { "cents_add", ps_cents_add },
-    { "cents_sub", ps_cents_sub },
-    { "cents_mul", ps_cents_mul },
-    { "cents_check", ps_cents_check },
-    { "cents_format", ps_cents_format },
     { "sleep", ps_sleep },
     { "monotonic", ps_monotonic },
     { NULL, NULL }
@@ -78,8 +73,6 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
     ps_session_init_metatable(L);
 
     luaL_newlib(L, core_funcs);
-    ps_pushcents(L, PS_MAX_CENTS);
-    lua_setfield(L, -2, "MAX_CENTS");
     lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");
     lua_setfield(L, -2, "curl_version");
     ps_money_open(L);

@@ -1,6 +1,6 @@
 /*
  * core.h - the internal interface of proxyshard.core: what core.c,
- * session.c and cents.c share.
+ * session.c, money.c and clock.c share.
  */
 #ifndef PROXYSHARD_CORE_H
 #define PROXYSHARD_CORE_H
@@ -23,12 +23,5 @@ void ps_money_open(lua_State *L);
 /* clock.c: core.sleep(seconds), core.monotonic() */
 int ps_sleep(lua_State *L);
 int ps_monotonic(lua_State *L);
-
-/* cents.c */
-int ps_cents_add(lua_State *L);
-int ps_cents_sub(lua_State *L);
-int ps_cents_mul(lua_State *L);
-int ps_cents_check(lua_State *L);
-int ps_cents_format(lua_State *L);
 
 #endif /* PROXYSHARD_CORE_H */

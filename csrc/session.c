@@ -41,7 +41,6 @@ typedef struct {
     long connect_timeout_ms;
     size_t max_body;
     const char *ca_file;        /* NULL or a copy stored after this struct */
-    const char *user_agent;     /* idem */
     const char *proxy;          /* idem; NULL: no proxy at all */
     const char *no_proxy;       /* idem; NULL: no exception */
 
@@ -288,9 +287,9 @@ static int is_proxy_url(const char *p)
 int ps_session_new(lua_State *L)
 {
     long timeout_ms = DEFAULT_TIMEOUT_MS, connect_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-    size_t max_body = DEFAULT_MAX_RESPONSE_BYTES, ca_len = 0, ua_len = 0;
+    size_t max_body = DEFAULT_MAX_RESPONSE_BYTES, ca_len = 0;
     size_t px_len = 0, np_len = 0;
-    const char *ca = NULL, *ua = NULL, *px = NULL, *np = NULL;
+    const char *ca = NULL, *px = NULL, *np = NULL;
     ps_session *s;
     char *extra;
 
@@ -314,15 +313,14 @@ int ps_session_new(lua_State *L)
         max_body = (size_t)v;
     }
     ca = opt_string(L, 1, "ca_file", &ca_len);                 /* 5 */
-    ua = opt_string(L, 1, "user_agent", &ua_len);              /* 6 */
-    px = opt_string(L, 1, "proxy", &px_len);                   /* 7 */
+    px = opt_string(L, 1, "proxy", &px_len);                   /* 6 */
     if (px != NULL && !is_proxy_url(px))
         luaL_argerror(L, 1, "proxy must be a URL with a scheme among http, https, "
                             "socks4, socks4a, socks5, socks5h");
-    np = opt_string(L, 1, "no_proxy", &np_len);                /* 8 */
+    np = opt_string(L, 1, "no_proxy", &np_len);                /* 7 */
 
     /* The strings live in the same block, after the struct. */
-    s = (ps_session *)lua_newuserdata(L, sizeof *s + ca_len + 1 + ua_len + 1 +
+    s = (ps_session *)lua_newuserdata(L, sizeof *s + ca_len + 1 +
                                              px_len + 1 + np_len + 1);
     memset(s, 0, sizeof *s);
     extra = (char *)(s + 1);
@@ -333,11 +331,6 @@ int ps_session_new(lua_State *L)
         memcpy(extra, ca, ca_len + 1);
         s->ca_file = extra;
         extra += ca_len + 1;
-    }
-    if (ua != NULL) {
-        memcpy(extra, ua, ua_len + 1);
-        s->user_agent = extra;
-        extra += ua_len + 1;
     }
     if (px != NULL) {
         memcpy(extra, px, px_len + 1);
@@ -628,8 +621,6 @@ static int session_perform(lua_State *L)
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     if (s->ca_file != NULL)
         SETOPT(CURLOPT_CAINFO, s->ca_file);
-    if (s->user_agent != NULL)
-        SETOPT(CURLOPT_USERAGENT, s->user_agent);
     /* Proxies only when asked for: an empty CURLOPT_PROXY makes libcurl
      * ignore http_proxy, https_proxy, ALL_PROXY..., and an empty
      * CURLOPT_NOPROXY keeps it from reading no_proxy/NO_PROXY, which would

@@ -38,24 +38,26 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The specs that drive proxyshard.core for real (libcurl sessions, cents,
-# money), for the valgrind and ASan+UBSan phases. Not the sandbox's own
+# The specs that drive proxyshard.core for real (libcurl sessions, money),
+# for the valgrind and ASan+UBSan phases. Not the sandbox's own
 # specs (they test Lua code) nor lint, packaging, demo or nginx (they mostly
 # run other programs).
 MEMORY_SPECS=(
-  spec/core_session_spec.lua spec/core_cents_spec.lua spec/money_spec.lua
+  spec/core_session_spec.lua spec/money_spec.lua spec/proxy_spec.lua
   spec/integration_spec.lua spec/fault_matrix_spec.lua spec/tls_spec.lua
   spec/hostile_spec.lua spec/client_spec.lua spec/retry_spec.lua
-  spec/reconcile_spec.lua spec/validate_spec.lua spec/soak_spec.lua
+  spec/reconcile_spec.lua spec/validate_spec.lua spec/secrets_and_typos_spec.lua
+  spec/operations_client_spec.lua spec/soak_spec.lua
 )
 
 # The specs of the library itself (not of the sandbox, which runs on Lua
 # 5.4 only) for the LuaJIT phase: the same code runs inside nginx.
 LUAJIT_SPECS=(
-  spec/validate_spec.lua spec/json_spec.lua spec/money_spec.lua spec/core_cents_spec.lua
+  spec/validate_spec.lua spec/json_spec.lua spec/money_spec.lua spec/proxy_spec.lua
   spec/core_session_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/reconcile_spec.lua
   spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
-  spec/hostile_spec.lua spec/tls_spec.lua
+  spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
+  spec/operations_client_spec.lua
 )
 
 passed=0

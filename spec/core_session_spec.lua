@@ -58,7 +58,6 @@ describe("proxyshard.core session", function()
 
   local function session(opts)
     opts = opts or {}
-    opts.user_agent = opts.user_agent or UA
     opts.timeout_ms = opts.timeout_ms or 5000
     return core.session(opts)
   end
@@ -94,9 +93,9 @@ describe("proxyshard.core session", function()
       s:close()
     end)
 
-    it("sends the session's User-Agent", function()
+    it("sends the User-Agent the request's headers give, and no other", function()
       local s = session()
-      local seen = echo(s, { method = "GET" })
+      local seen = echo(s, { method = "GET", headers = { "User-Agent: " .. UA } })
       assert.equal(UA, seen.headers["user-agent"])
       s:close()
     end)
@@ -413,7 +412,7 @@ describe("proxyshard.core session", function()
       assert.has_error(function() core.session { connect_timeout_ms = -1 } end)
       assert.has_error(function() core.session { max_response_bytes = 1.5 } end)
       assert.has_error(function() core.session { max_response_bytes = 0 } end)
-      assert.has_error(function() core.session { user_agent = "ua\r\nX-Injected: 1" } end)
+      assert.has_error(function() core.session { proxy = "http://x\r\nX-Injected: 1" } end)
       assert.has_error(function() core.session { ca_file = 5 } end)
       assert.has_error(function() core.session "opts" end)
     end)

@@ -274,6 +274,10 @@ describe("against the sandbox over HTTP", function()
     local me, err = lost:me { max_retries = 0 }
     lost:close()
     assert.is_nil(me)
+    if err.kind == "timeout" then
+      -- a resolver that does not answer at all: the name never failed to resolve
+      return pending("the DNS resolver did not answer within 5 s: " .. err.message)
+    end
     assert.are.equal("network", err.kind)
     assert.is_false(err.request_sent)
     assert.matches("[Rr]esolve host", err.message)
@@ -300,7 +304,7 @@ describe("against the sandbox over HTTP", function()
     local o = order()
     local s = slots()
     local results = {
-      { client:order("12/../../x") }, { client:order(0) }, { o:addon("p0f-slots") },
+      { client:order("12/../../x"):fetch() }, { client:order(0):proxies() }, { o:addon("p0f-slots"):quote(2) },
       { s:quote(0) }, { s:purchase(1.5) }, { s:purchase(1, { max_total = -5 }) },
       { s:schedule_downgrade(0) }, { o:set_signatures {} },
       { o:set_signatures { { ip = "203.0.113.300", signature = "win11" } } },

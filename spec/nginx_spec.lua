@@ -376,6 +376,8 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       assert.are.equal(1, #post)
       assert.are.equal('{"add_qty":2,"addon_key":"p0f_slots"}', post[1].body)
       assert.are.equal("application/json", post[1].headers["content-type"])
+      -- one Content-Length, sent by the transport (the API refuses a POST without)
+      assert.are.equal(tostring(#post[1].body), post[1].headers["content-length"])
     end)
 
     it("refuses a cap that is too low: kind budget, nothing bought", function()

@@ -1,50 +1,36 @@
 --- An add-on of an order (e.g. "p0f_slots"): quote, buy, and schedule or
--- cancel a downgrade at the next renewal.
+-- cancel a downgrade at the next renewal. quote, schedule_downgrade and
+-- cancel_downgrade come from their operation rows; purchase is a flow on
+-- top of its row: a cap, and reconciliation.
 local validate = require "proxyshard.validate"
-local shapes = require "proxyshard.shapes"
 local errors = require "proxyshard.errors"
 local options = require "proxyshard.options"
-local settings = require "proxyshard.settings"
-local client_module = require "proxyshard.client"
-local quote_model = require "proxyshard.model.quote"
+local engine = require "proxyshard.engine"
+local operations = require "proxyshard.operations"
+local handle = require "proxyshard.handle"
 local receipt_model = require "proxyshard.model.receipt"
-local schedule_change = require "proxyshard.model.schedule_change"
 local reconcile = require "proxyshard.reconcile"
 
-local setmetatable = setmetatable
 local tostring = tostring
-local type = type
 local format = string.format
 
 local M = {}
 
-local Addon = { __name = "proxyshard.addon" }
-Addon.__index = Addon
+local Addon = handle.class("proxyshard.addon", function(self)
+  return format("proxyshard add-on %s of order %s", tostring(self.key), tostring(self.order.id))
+end)
 
---- Returns the handle, or `nil, err` (invalid_argument) for a bad key.
+engine.bind(Addon, "addon")
+
+--- The handle; with a bad key (or a bad order), a handle whose every call
+-- returns nil, err — and the err as a second value.
 function M.new(order, key)
   local addon_key, err = validate.addon_key(key)
-  if not addon_key then return nil, err end
-  return setmetatable({ order = order, key = addon_key }, Addon)
+  return handle.make(Addon, { client = order.client, order = order, key = addon_key }, err or order.error)
 end
 
---- GET …/addons/calculate: the price of `add_qty` more units. Nothing is bought.
-function Addon:quote(add_qty, opts)
-  local qty, err = validate.quantity(add_qty, "add_qty")
-  if not qty then return nil, err end
-  local r
-  r, err = self.order.client:call({
-    method = "GET", path = self.order:path("/addons/calculate"),
-    query = { { "addon_key", self.key }, { "add_qty", qty } },
-    shape = shapes.quote_response,
-  }, opts)
-  if not r then return nil, err end
-  if r.addon_key ~= nil and r.addon_key ~= self.key then
-    -- a price for something else must not pass for this one's
-    return nil, errors.new("decode", format("the quote is for add-on %q, not %q", r.addon_key, self.key),
-      { method = "GET", path = self.order:path("/addons/calculate") })
-  end
-  return quote_model.new(self.order.id, self.key, r)
+function Addon:bound()
+  return { order = self.order.id, addon = self.key }
 end
 
 --- The quote a cap is checked against: `budget` (nothing bought) when it
@@ -71,16 +57,53 @@ function Addon:current(opts)
   return { qty = line and line.qty or 0, addons_price_paid = info.addons_price_paid, addons = info.addons }
 end
 
---- Send the purchase request once (no quote, no reconciliation).
-function Addon:send_purchase(qty, opts)
-  return self.order.client:call({
-    method = "POST", path = self.order:path("/addons/purchase"), mutates = true,
-    body = { addon_key = self.key, add_qty = qty }, shape = shapes.purchase_response,
-  }, opts)
-end
+local PURCHASE = operations.find("addon", "purchase")
 
 -- purchase's own options, and those of every call
-local PURCHASE_OPTIONS = options.set({ "max_total", "reconcile", "settle" }, client_module.CALL_OPTIONS)
+local PURCHASE_OPTIONS = options.set({ "max_total", "reconcile", "settle" }, engine.option_names(PURCHASE))
+
+--- Send the purchase request once (no quote, no reconciliation).
+function Addon:send_purchase(qty, call)
+  return engine.send(self, PURCHASE, { qty }, call)
+end
+
+-- Reconciling this purchase: the add-on's quantity, before and after.
+local function reconcile_purchase(addon, qty, before, err, quote, cap, window)
+  return reconcile.run {
+    client = addon.client, window = window, err = err, undone = "nothing was bought",
+    what = format("the order's %s (%d)", addon.key, before.qty),
+    look = function(w) return addon:current(w) end,
+    compare = function(after)
+      local grown = after.qty - before.qty
+      if grown == qty then return "done" end
+      if grown == 0 then return "unchanged" end
+      return "other", format("the order's %s went from %d to %d meanwhile, which is not +%d: something else "
+        .. "changed it", addon.key, before.qty, after.qty, qty),
+        { observed_qty = after.qty, expected_qty = before.qty + qty }
+    end,
+    confirmed = function(after)
+      return receipt_model.new(addon.order.id, addon.key, qty, {
+        message = format("bought: confirmed by re-reading the order (%d → %d)", before.qty, after.qty),
+        addons_price_paid = after.addons_price_paid, addons = after.addons,
+      }, quote, before)
+    end,
+    resend = function(w)
+      if cap then
+        -- the price may have moved since the first quote
+        local again
+        quote, again = addon:capped_quote(qty, cap, w)
+        if not quote then
+          again.bought, again.reconciled, again.stop = false, true, true
+          again.message = again.message .. " (the first purchase was not carried out: confirmed by "
+            .. "re-reading the order)"
+          return nil, again
+        end
+      end
+      return addon:send_purchase(qty, w)
+    end,
+    resent = function(r) return receipt_model.new(addon.order.id, addon.key, qty, r, quote, before) end,
+  }
+end
 
 --- POST …/addons/purchase: buy `add_qty` units now; the wallet is charged.
 -- opts.max_total (integer cents, a money value, or dollars as text "1.00"):
@@ -94,27 +117,20 @@ local PURCHASE_OPTIONS = options.set({ "max_total", "reconcile", "settle" }, cli
 -- opts.timeout and the retry options bound and shape every request the
 --   purchase makes: the quote, the reads and the purchase itself.
 function Addon:purchase(add_qty, opts)
+  if self.error then return nil, self.error end
   local qty, err = validate.quantity(add_qty, "add_qty")
   if not qty then return nil, err end
-  local client = self.order.client
   local call
-  call, err = client:begin(opts, PURCHASE_OPTIONS)
+  call, err = self.client:begin(opts, PURCHASE_OPTIONS)
   if not call then return nil, err end
   local o = call.opts
-  local cap
+  local cap, settle
   if o.max_total ~= nil then
     cap, err = validate.amount(o.max_total, "max_total")
     if not cap then return nil, err end
   end
-  if o.reconcile ~= nil and type(o.reconcile) ~= "boolean" then
-    return nil, errors.invalid("reconcile", "must be true or false")
-  end
-  local settle = reconcile.DEFAULT_SETTLE
-  if o.settle ~= nil then
-    if not o.reconcile then return nil, errors.invalid("settle", "applies only with reconcile = true") end
-    settle, err = settings.seconds(o.settle, "settle")
-    if not settle then return nil, err end
-  end
+  settle, err = reconcile.settle(o)
+  if not settle then return nil, err end
 
   local quote
   if cap then
@@ -131,37 +147,7 @@ function Addon:purchase(add_qty, opts)
   r, err = self:send_purchase(qty, call)
   if r then return receipt_model.new(self.order.id, self.key, qty, r, quote, before) end
   if err.kind ~= "unknown_outcome" or not o.reconcile then return nil, err end
-  return reconcile.purchase { addon = self, qty = qty, before = before, err = err, quote = quote,
-    cap = cap, window = client:extend(call, settle) }
-end
-
---- POST …/addons/schedule: lower the quantity to `next_qty` at the next
--- renewal (it must be below the current quantity).
-function Addon:schedule_downgrade(next_qty, opts)
-  local qty, err = validate.quantity(next_qty, "next_qty")
-  if not qty then return nil, err end
-  local r
-  r, err = self.order.client:call({
-    method = "POST", path = self.order:path("/addons/schedule"), mutates = true,
-    body = { addon_key = self.key, action = "downgrade", next_qty = qty },
-    shape = shapes.schedule_response,
-  }, opts)
-  if not r then return nil, err end
-  return schedule_change.new(self.order.id, self.key, "downgrade", qty, r)
-end
-
---- POST …/addons/schedule/cancel: drop the pending downgrade.
-function Addon:cancel_downgrade(opts)
-  local r, err = self.order.client:call({
-    method = "POST", path = self.order:path("/addons/schedule/cancel"), mutates = true,
-    body = { addon_key = self.key }, shape = shapes.schedule_response,
-  }, opts)
-  if not r then return nil, err end
-  return schedule_change.new(self.order.id, self.key, "cancel_downgrade", nil, r)
-end
-
-function Addon:__tostring()
-  return format("proxyshard add-on %s of order %d", self.key, self.order.id)
+  return reconcile_purchase(self, qty, before, err, quote, cap, self.client:extend(call, settle))
 end
 
 return M

@@ -6,12 +6,9 @@ local url = require "proxyshard.url"
 local response = require "proxyshard.response"
 local retry = require "proxyshard.retry"
 local version = require "proxyshard.version"
-local shapes = require "proxyshard.shapes"
 local settings = require "proxyshard.settings"
 local options = require "proxyshard.options"
 local redact = require "proxyshard.redact"
-local account = require "proxyshard.model.account"
-local nginx_transport = require "proxyshard.transport.nginx"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
@@ -58,21 +55,27 @@ local function nginx_now()
   return ngx.now()
 end
 
+-- Are we inside nginx's Lua module? (Asked without loading the nginx
+-- transports: outside nginx they are never needed.)
+local function in_nginx()
+  return type(ngx) == "table" and type(ngx.get_phase) == "function"
+end
+
 -- The transport: an object given by the user, or one by name. "auto" (the
 -- default) is libcurl, except inside nginx, where it is the non-blocking
 -- nginx transport; blocking libcurl inside nginx only when named "curl".
 local function make_transport(s)
   local t = s.transport
   if type(t) == "table" then return t end
-  if t == "auto" then t = nginx_transport.available() and "nginx" or "curl" end
+  if t == "auto" then t = in_nginx() and "nginx" or "curl" end
   if t == "curl" then
     local curl = require "proxyshard.transport.curl"
     return curl.new {
-      timeout = s.timeout, connect_timeout = s.connect_timeout,
       max_response_bytes = s.max_response_bytes, ca_file = s.ca_file,
       proxy = s.proxy and s.proxy.url, no_proxy = s.proxy and s.proxy.no_proxy,
     }, curl.describe()
   end
+  local nginx_transport = require "proxyshard.transport.nginx"
   return nginx_transport.new {
     use = t == "nginx" and "auto" or t,
     location = s.subrequest_location,
@@ -84,7 +87,7 @@ end
 function M.new(opts)
   local s = settings.check(opts)
   local transport, below = make_transport(s)
-  local in_nginx = nginx_transport.available()
+  local nginx = in_nginx()
   local base = s.base
   local self = setmetatable({
     base = base,
@@ -93,16 +96,19 @@ function M.new(opts)
     connect_timeout = s.connect_timeout,
     transport = transport,
     retry = s.retry,
-    sleep = s.sleep or (in_nginx and ngx.sleep) or sleep,
+    sleep = s.sleep or (nginx and ngx.sleep) or sleep,
     random = s.random or math.random,
-    now = s.now or (in_nginx and ngx.time) or os.time,
-    clock = s.clock or (in_nginx and nginx_now) or monotonic,
+    now = s.now or (nginx and ngx.time) or os.time,
+    clock = s.clock or (nginx and nginx_now) or monotonic,
     hooks = { on_request = s.on_request, on_response = s.on_response },
     user_agent = format("proxyshard-lua/%s (%s%s)", version, _VERSION,
       below and ("; " .. below) or ""),
   }, Client)
+  -- the header lines every request starts with, made once per client
+  local accept, agent = "Accept: application/json", "User-Agent: " .. self.user_agent
   secrets[self] = {
-    authorization = "Authorization: Bearer " .. s.token,
+    headers = { "Authorization: Bearer " .. s.token, accept, agent },
+    anonymous_headers = { accept, agent },
     redact = redact.new(s.token),
   }
   return self
@@ -149,6 +155,7 @@ function Client:extend(call, seconds)
 end
 
 local REDACTED_AUTH = "Authorization: Bearer [redacted]"
+local ALL_ORDERS_PARAMS = { status = true }
 
 -- Call a user hook; a hook that raises must not break a purchase half-way,
 -- so its error is dropped.
@@ -196,18 +203,16 @@ function Client:call(call, opts)
 
   local target = self.base_url .. call.path
   if call.query and #call.query > 0 then target = target .. "?" .. url.query(call.query) end
-  local headers = {
-    secret.authorization,
-    "Accept: application/json",
-    "User-Agent: " .. self.user_agent,
-  }
+  -- the health probes take no token: none is sent where none is needed
+  local fixed = call.auth == false and secret.anonymous_headers or secret.headers
+  local headers = { fixed[1], fixed[2], fixed[3] }
   local body
   if call.method ~= "GET" and call.method ~= "DELETE" then
     -- the API (actix-web) rejects a body-less POST without Content-Length,
-    -- so every POST/PATCH carries a JSON body, "{}" at least
+    -- so every POST/PATCH carries a JSON body, "{}" at least (its length
+    -- is the transport's to send: docs/transport.md)
     body = json.encode(call.body or {})
     headers[#headers + 1] = "Content-Type: application/json"
-    headers[#headers + 1] = "Content-Length: " .. #body
   end
   local req = {
     method = call.method, url = target, headers = headers, body = body,
@@ -251,16 +256,39 @@ function Client:call(call, opts)
   end
 end
 
---- The Order handle for an id (no request is made).
+--- The Order handle for an id (no request is made). A bad id gives a
+-- handle whose every call returns nil, err (and the err as a second value).
 function Client:order(id)
   return require("proxyshard.order").new(self, id)
 end
 
---- GET /user/api/me: the account's email, active order count and wallet balance.
-function Client:me(opts)
-  local r, err = self:call({ method = "GET", path = "/user/api/me", shape = shapes.me_response }, opts)
-  if not r then return nil, err end
-  return account.new(r)
+--- The handle of a residential proxy type, "standart" or "premium" (no
+-- request is made).
+function Client:residential(proxy_type)
+  return require("proxyshard.residential").new(self, proxy_type)
+end
+
+-- the client is a handle too: it binds no parameter
+function Client.bound()
+  return {}
+end
+
+--- Buy a new order; see proxyshard.new_order.
+function Client:purchase_order(params, opts)
+  return require("proxyshard.new_order").purchase(self, params, opts)
+end
+
+--- Every order with a status ({ status = "active" }), all pages read.
+function Client:all_orders(params, opts)
+  if params ~= nil and type(params) ~= "table" then
+    return nil, errors.invalid("params", "must be a table { status = ... }")
+  end
+  params = params or {}
+  local unknown = options.unknown(params, ALL_ORDERS_PARAMS, "all_orders's parameters")
+  if unknown then return nil, unknown end
+  local handle = require "proxyshard.handle"
+  return handle.all_pages(self, require("proxyshard.operations").find("client", "orders"), "orders", opts,
+    { status = params.status })
 end
 
 --- Release the connection. The client cannot be used afterwards.
@@ -272,5 +300,8 @@ Client.__close = Client.close
 function Client:__tostring()
   return format("proxyshard client for %s (token set)", self.base_url)
 end
+
+-- me, products, available, quote_order, orders, health, live
+require("proxyshard.engine").bind(Client, "client")
 
 return M

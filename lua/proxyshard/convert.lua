@@ -8,13 +8,18 @@
 --   { object = shape }  a nested object
 -- and `required = { ... }` lists the fields that must be present.
 -- Fields not in the shape are left out; absent optional fields stay nil.
+--
+-- Speed: a shape is compiled once into a converter (a closure per field,
+-- cached per shape table), so an answer is converted without walking the
+-- shape with `pairs` or building a field's path unless it is wrong.
 local integer = require "proxyshard.integer"
-local money = require "proxyshard.money"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local next = next
+local require = require
+local setmetatable = setmetatable
 local format = string.format
 
 local M = {}
@@ -25,7 +30,12 @@ local function show(v)
   return type(v)
 end
 
-local convert_object
+-- money on first use: reading an answer without amounts needs no C module
+local money_cents
+local function cents(i)
+  if not money_cents then money_cents = require("proxyshard.money").cents end
+  return money_cents(i)
+end
 
 local scalar = {}
 
@@ -47,7 +57,7 @@ function scalar.money(v)
   -- integer cents, and "1.50" would be dollars or a bug
   local i, why = scalar.integer(v)
   if i == nil then return nil, "not integer cents: " .. why end
-  return money.cents(i)
+  return cents(i)
 end
 
 -- Prices are never negative: a negative total would slip under any
@@ -69,72 +79,112 @@ function scalar.boolean(v)
   return v
 end
 
-local function convert_value(v, kind, where)
-  if type(kind) == "string" then
-    local out, why = scalar[kind](v)
-    if out == nil then return nil, "field " .. where .. ": " .. why end
-    return out
-  end
-  if kind.object then return convert_object(v, kind.object, where) end
-  if type(v) ~= "table" then
-    return nil, "field " .. where .. ": not a list (got " .. show(v) .. ")"
-  end
-  local out = {}
-  local item_kind = kind.list
-  for i = 1, #v do
-    local at = format("%s[%d]", where, i)
-    local item, err
-    if type(item_kind) == "string" then
-      item, err = convert_value(v[i], item_kind, at)
-    else
-      item, err = convert_object(v[i], item_kind, at)
-    end
-    if item == nil then return nil, err end
-    out[i] = item
-  end
-  for k in pairs(v) do
-    if type(k) ~= "number" then
-      return nil, "field " .. where .. ": not a list (key " .. show(k) .. ")"
-    end
-  end
-  return out
+-- A converter is function(v) -> value, or nil, path, tail: the path of the
+-- field that is wrong, relative to the value converted ("addons[2].qty"),
+-- and the rest of the message (": not a string (got 5)", " is missing").
+-- Each level adds its part of the path on the way out, so nothing is built
+-- unless something is wrong.
+
+local compiled = setmetatable({}, { __mode = "k" })
+local compile_object
+
+local function join(name, path)
+  if path == nil or path == "" then return name end
+  if path:sub(1, 1) == "[" then return name .. path end
+  return name .. "." .. path
 end
 
-function convert_object(obj, shape, where)
-  if type(obj) ~= "table" or (next(obj) ~= nil and obj[1] ~= nil) then
-    return nil, (where and ("field " .. where .. ": ") or "") .. "not a JSON object"
-  end
-  local prefix = where and (where .. ".") or ""
-  local out = {}
-  for name, kind in pairs(shape) do
-    if name ~= "required" then
-      local v = obj[name]
-      if v ~= nil then
-        local converted, err = convert_value(v, kind, prefix .. name)
-        if converted == nil then return nil, err end
-        out[name] = converted
-      end
+local function compile_value(kind)
+  if type(kind) == "string" then
+    local check = scalar[kind]
+    return function(v)
+      local out, why = check(v)
+      if out == nil then return nil, "", ": " .. why end
+      return out
     end
   end
-  for _, name in ipairs(shape.required or {}) do
-    if out[name] == nil then return nil, "field " .. prefix .. name .. " is missing" end
+  if kind.object then return compile_object(kind.object) end
+  local item = type(kind.list) == "string" and compile_value(kind.list) or compile_object(kind.list)
+  return function(v)
+    if type(v) ~= "table" then return nil, "", ": not a list (got " .. show(v) .. ")" end
+    local out = {}
+    for i = 1, #v do
+      local x, path, tail = item(v[i])
+      if x == nil then return nil, format("[%d]", i) .. (path ~= "" and (path:sub(1, 1) == "[" and path
+        or "." .. path) or ""), tail end
+      out[i] = x
+    end
+    for k in pairs(v) do
+      if type(k) ~= "number" then return nil, "", ": not a list (key " .. show(k) .. ")" end
+    end
+    return out
   end
-  return out
+end
+
+-- an object converter: its fields in a list, each with its converter
+function compile_object(shape)
+  local done = compiled[shape]
+  if done then return done end
+  local names, converters, required = {}, {}, shape.required or {}
+  for name, kind in pairs(shape) do
+    if name ~= "required" then
+      names[#names + 1] = name
+      converters[#converters + 1] = compile_value(kind)
+    end
+  end
+  local n = #names
+  local function convert(obj)
+    if type(obj) ~= "table" or (next(obj) ~= nil and obj[1] ~= nil) then
+      return nil, "", ": not a JSON object"
+    end
+    local out = {}
+    for i = 1, n do
+      local name = names[i]
+      local v = obj[name]
+      if v ~= nil then
+        local x, path, tail = converters[i](v)
+        if x == nil then return nil, join(name, path), tail end
+        out[name] = x
+      end
+    end
+    for _, name in ipairs(required) do
+      if out[name] == nil then return nil, name, " is missing" end
+    end
+    return out
+  end
+  compiled[shape] = convert
+  return convert
+end
+
+-- The message of a failed conversion of a whole answer.
+local function result(out, path, tail)
+  if out ~= nil then return out end
+  if path == "" then return nil, (tail:gsub("^: ", "")) end
+  return nil, "field " .. path .. tail
 end
 
 --- Convert `obj` by `shape`. Returns the converted table or `nil, message`.
 function M.object(obj, shape)
-  return convert_object(obj, shape, nil)
+  return result(compile_object(shape)(obj))
 end
+
+local answer_lists = setmetatable({}, { __mode = "k" })
 
 --- Convert a whole answer: an object shape, or `{ list = shape }` for an
 -- answer that is a bare JSON array.
 function M.answer(v, shape)
   if shape.list and next(shape, next(shape)) == nil then
     if type(v) ~= "table" or (next(v) ~= nil and v[1] == nil) then return nil, "not a JSON array" end
-    return convert_value(v, shape, "answer")
+    local convert = answer_lists[shape]
+    if not convert then
+      convert = compile_value(shape)
+      answer_lists[shape] = convert
+    end
+    local out, path, tail = convert(v)
+    if out ~= nil then return out end
+    return nil, "field answer" .. path .. tail
   end
-  return convert_object(v, shape, nil)
+  return result(compile_object(shape)(v))
 end
 
 return M

@@ -63,11 +63,6 @@ function M.new(kind, message, fields)
   return setmetatable(e, Error)
 end
 
---- `nil, err` in one call, for the common `return errors.fail(...)`.
-function M.fail(kind, message, fields)
-  return nil, M.new(kind, message, fields)
-end
-
 --- An `invalid_argument` error naming the argument.
 function M.invalid(argument, message)
   return M.new("invalid_argument", argument .. " " .. message, { argument = argument })

@@ -42,6 +42,10 @@ function M.closest(name, known)
     end
   end
   if best and best_d <= 2 + floor(#name / 4) then return best end
+  -- a name cut short ("promo" for "promo_code")
+  for candidate in pairs(known) do
+    if #name >= 3 and candidate:sub(1, #name) == name then return candidate end
+  end
   return nil
 end
 

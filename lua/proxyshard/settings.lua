@@ -35,7 +35,7 @@ M.KNOWN = options.set({
 }, retry.DEFAULTS)
 
 local function in_nginx()
-  return require("proxyshard.transport.nginx").available()
+  return type(ngx) == "table" and type(ngx.get_phase) == "function" -- luacheck: ignore
 end
 
 --- The options every call takes as its last, optional argument.

@@ -2,6 +2,7 @@
 local setmetatable = setmetatable
 local tostring = tostring
 local format = string.format
+local errors = require "proxyshard.errors"
 
 local M = {}
 
@@ -9,11 +10,18 @@ local Quote = { __name = "proxyshard.quote" }
 Quote.__index = Quote
 
 --- From the converted calculate answer: current_qty, add_qty and new_qty
--- are integers; price_per_unit and total are money values.
-function M.new(order_id, addon_key, r)
+-- are integers; price_per_unit and total are money values. A quote for
+-- another add-on than the one asked is refused (decode): its price must
+-- not pass for this one's.
+function M.new(r, ctx)
+  local order_id, addon_key = ctx.values.order_id, ctx.values.addon_key
+  if r.addon_key ~= nil and r.addon_key ~= addon_key then
+    return nil, errors.new("decode", format("the quote is for add-on %q, not %q", r.addon_key, addon_key),
+      { method = ctx.row.method, path = format("/user/api/orders/%d/addons/calculate", order_id) })
+  end
   return setmetatable({
     order_id = order_id,
-    addon_key = r.addon_key or addon_key,
+    addon_key = addon_key,
     catalog_id = r.catalog_id,
     current_qty = r.current_qty,
     add_qty = r.add_qty,

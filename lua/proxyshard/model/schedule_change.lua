@@ -8,13 +8,15 @@ local M = {}
 local ScheduleChange = { __name = "proxyshard.schedule_change" }
 ScheduleChange.__index = ScheduleChange
 
---- action is "downgrade" or "cancel_downgrade"; next_qty only for a downgrade.
-function M.new(order_id, addon_key, action, next_qty, r)
+--- `action` is "downgrade" or "cancel_downgrade" (the row's name tells);
+-- next_qty only for a downgrade.
+function M.new(r, ctx)
+  local values = ctx.values
   return setmetatable({
-    order_id = order_id,
-    addon_key = addon_key,
-    action = action,
-    next_qty = next_qty,
+    order_id = values.order_id,
+    addon_key = values.addon_key,
+    action = ctx.row.name == "schedule_downgrade" and "downgrade" or "cancel_downgrade",
+    next_qty = values.next_qty,
     message = r.message,
     addons = addon_line.list(r.addons),
   }, ScheduleChange)

@@ -16,16 +16,12 @@ local function ms(seconds)
   return n < 1 and 1 or n
 end
 
---- opts: timeout, connect_timeout (seconds), max_response_bytes, ca_file,
--- user_agent, proxy (a proxy URL, or nil for none: the environment's proxy
+--- opts: max_response_bytes, ca_file, proxy (a proxy URL, or nil for none: the environment's proxy
 -- variables are never read here; see proxyshard.proxy), no_proxy.
 function M.new(opts)
   local session = core.session {
-    timeout_ms = ms(opts.timeout),
-    connect_timeout_ms = ms(opts.connect_timeout),
     max_response_bytes = opts.max_response_bytes,
     ca_file = opts.ca_file,
-    user_agent = opts.user_agent,
     proxy = opts.proxy,
     no_proxy = opts.no_proxy,
   }

@@ -1,0 +1,17 @@
+--- What a change that answers only { success, message } returned: the
+-- server's message, and which call it answers.
+local base = require "proxyshard.model.base"
+
+local format = string.format
+
+local M = {}
+
+local Ack = base.class("proxyshard.ack", function(self)
+  return format("%s: done%s", self.operation, self.message and (" (" .. self.message .. ")") or "")
+end)
+
+function M.new(r, ctx)
+  return base.wrap(Ack, { message = r.message, operation = ctx.row.name })
+end
+
+return M

@@ -1,0 +1,46 @@
+--- What every model shares. A model wraps the converted answer it is
+-- given (convert makes a fresh table, so wrapping never touches the
+-- caller's data) with a metatable named after it, so that it prints as one
+-- readable line; a list of models prints one line per item.
+local setmetatable = setmetatable
+local tostring = tostring
+local concat = table.concat
+
+local M = {}
+
+--- A model class named `name` ("proxyshard.quote"), printed by `describe`.
+function M.class(name, describe)
+  local class = { __name = name, __tostring = describe }
+  class.__index = class
+  return class
+end
+
+--- Wrap `fields` in `class`.
+function M.wrap(class, fields)
+  return setmetatable(fields, class)
+end
+
+local List = { __name = "proxyshard.list" }
+List.__index = List
+
+function List:__tostring()
+  if #self == 0 then return "(none)" end
+  local lines = {}
+  for i = 1, #self do lines[i] = tostring(self[i]) end
+  return concat(lines, "\n")
+end
+
+--- Wrap each item of `items` in `class`, and the list itself in a list
+-- that prints its items a line each. nil stays nil.
+function M.list(class, items)
+  if items == nil then return nil end
+  for i = 1, #items do setmetatable(items[i], class) end
+  return setmetatable(items, List)
+end
+
+--- Is `t` one of these lists?
+function M.is_list(t)
+  return getmetatable(t) == List
+end
+
+return M
