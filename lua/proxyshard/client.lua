@@ -2,13 +2,13 @@
 -- and turns every answer into a converted table or an error value.
 local errors = require "proxyshard.errors"
 local json = require "proxyshard.json"
-local url = require "proxyshard.url"
 local response = require "proxyshard.response"
 local retry = require "proxyshard.retry"
 local version = require "proxyshard.version"
 local settings = require "proxyshard.settings"
 local options = require "proxyshard.options"
 local redact = require "proxyshard.redact"
+local concurrent = require "proxyshard.concurrent"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
@@ -39,10 +39,11 @@ Client.__index = Client
 -- that knows the token. Keyed weakly by client.
 local secrets = setmetatable({}, { __mode = "k" })
 
--- The wait between retries: libcurl's world is blocking anyway; under
--- nginx the client uses ngx.sleep.
+-- The wait between retries: blocking, except inside client:map, where it
+-- lets the other items go on (proxyshard.concurrent); under nginx the
+-- client uses ngx.sleep.
 local function sleep(seconds)
-  require("proxyshard.core").sleep(seconds)
+  concurrent.sleep(seconds)
 end
 
 -- Seconds on a clock that never jumps, for deadlines.
@@ -73,6 +74,8 @@ local function make_transport(s)
     return curl.new {
       max_response_bytes = s.max_response_bytes, ca_file = s.ca_file,
       proxy = s.proxy and s.proxy.url, no_proxy = s.proxy and s.proxy.no_proxy,
+      -- only the headers the client reads, unless a hook shows them all
+      headers = s.on_response and "all" or "read",
     }, curl.describe()
   end
   local nginx_transport = require "proxyshard.transport.nginx"
@@ -128,8 +131,17 @@ Call.__index = Call
 
 --- Check `opts` (a table of names from `known`, default CALL_OPTIONS, or a
 -- Call already begun) and start the clock. Returns the Call, or nil, err.
+local NO_OPTIONS = {}
+
 function Client:begin(opts, known)
   if getmetatable(opts) == Call then return opts end
+  -- Speed: no options (the usual call) means the client's own policy and
+  -- timeout; nothing to check or copy
+  if opts == nil then
+    local timeout = self.timeout
+    return setmetatable({ policy = self.retry, timeout = timeout, deadline = self.clock() + timeout,
+      opts = NO_OPTIONS }, Call)
+  end
   if opts ~= nil and type(opts) ~= "table" then
     return nil, errors.invalid("opts", "must be a table, e.g. { max_retries = 0 }")
   end
@@ -190,8 +202,9 @@ end
 
 --- Perform one API call, retrying what is safe to retry, all within one
 -- deadline.
--- call = { method, path, query = { {name, value}, ... }, body = table,
---          shape = proxyshard.shapes entry, mutates = bool }
+-- call = { method, path, query = "a=1&b=x%20y" (encoded) or nil, body =
+--          table, shape = the answer's shape (proxyshard.convert), mutates =
+--          bool, auth = false to send no token } (engine.request makes it)
 -- opts (per call, optional): CALL_OPTIONS, or a Call from Client:begin.
 -- Returns the answer converted by `shape`, or `nil, err`; err.attempts
 -- says how many requests were sent.
@@ -202,7 +215,7 @@ function Client:call(call, opts)
   local secret = secrets[self]
 
   local target = self.base_url .. call.path
-  if call.query and #call.query > 0 then target = target .. "?" .. url.query(call.query) end
+  if call.query then target = target .. "?" .. call.query end
   -- the health probes take no token: none is sent where none is needed
   local fixed = call.auth == false and secret.anonymous_headers or secret.headers
   local headers = { fixed[1], fixed[2], fixed[3] }
@@ -233,7 +246,8 @@ function Client:call(call, opts)
       notify(on_request, { method = req.method, url = req.url, headers = public_request_headers(headers),
         body = body, attempt = attempt })
     end
-    local res, terr = self.transport:request(req)
+    -- inside client:map, handed to the scheduler (proxyshard.concurrent)
+    local res, terr = concurrent.request(self.transport, req)
     if on_response then
       local redactor = secret.redact
       notify(on_response, {
@@ -303,5 +317,12 @@ end
 
 -- me, products, available, quote_order, orders, health, live
 require("proxyshard.engine").bind(Client, "client")
+
+--- fn(item, i) for every item of `list`, at most opts.concurrency (default
+-- 10, at most 100) at once, each item's calls concurrent with the others';
+-- results in list order, { value =, err = }. See proxyshard.concurrent.
+function Client.map(_, list, fn, opts)
+  return concurrent.map(list, fn, opts)
+end
 
 return M

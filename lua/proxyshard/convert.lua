@@ -13,6 +13,9 @@
 -- cached per shape table), so an answer is converted without walking the
 -- shape with `pairs` or building a field's path unless it is wrong.
 local integer = require "proxyshard.integer"
+local json = require "proxyshard.json"
+local is_array = json.is_array
+local null = json.null -- an answer decoded with json.decode_raw keeps its nulls: absent
 
 local type = type
 local pairs = pairs
@@ -134,14 +137,16 @@ function compile_object(shape)
   end
   local n = #names
   local function convert(obj)
-    if type(obj) ~= "table" or (next(obj) ~= nil and obj[1] ~= nil) then
+    -- decoded JSON objects have string keys only, so a [1] is an array's
+    -- (an empty one cannot be told from {})
+    if type(obj) ~= "table" or obj[1] ~= nil then
       return nil, "", ": not a JSON object"
     end
     local out = {}
     for i = 1, n do
       local name = names[i]
       local v = obj[name]
-      if v ~= nil then
+      if v ~= nil and v ~= null then
         local x, path, tail = converters[i](v)
         if x == nil then return nil, join(name, path), tail end
         out[name] = x
@@ -174,7 +179,7 @@ local answer_lists = setmetatable({}, { __mode = "k" })
 -- answer that is a bare JSON array.
 function M.answer(v, shape)
   if shape.list and next(shape, next(shape)) == nil then
-    if type(v) ~= "table" or (next(v) ~= nil and v[1] == nil) then return nil, "not a JSON array" end
+    if not is_array(v) then return nil, "not a JSON array" end
     local convert = answer_lists[shape]
     if not convert then
       convert = compile_value(shape)

@@ -7,7 +7,8 @@ local tointeger = math.tointeger -- nil on LuaJIT / Lua 5.1
 
 local M = {}
 
-M.MAX = 9007199254740991 -- 2^53 − 1
+local MAX = 9007199254740991 -- 2^53 − 1
+M.MAX = MAX
 
 --- `v` as an exact integer, or `nil, reason`.
 -- Accepts a Lua integer or an integral float (Debian's lua-cjson decodes
@@ -15,6 +16,10 @@ M.MAX = 9007199254740991 -- 2^53 − 1
 -- and anything beyond ±(2^53 − 1).
 function M.from(v)
   if type(v) ~= "number" then return nil, "not a number" end
+  -- Speed: on 5.4 an integral number becomes an integer in one call; only
+  -- the range and -0.0 are left to check (the slow path finds the rest)
+  local i = tointeger and tointeger(v)
+  if i and i <= MAX and i >= -MAX and (i ~= 0 or 1 / v > 0) then return i end
   if v ~= v then return nil, "not a number" end
   if v ~= floor(v) then return nil, "not an integer" end
   if v > M.MAX or v < -M.MAX then return nil, "out of range" end

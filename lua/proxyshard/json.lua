@@ -19,6 +19,8 @@ local format = string.format
 local gsub = string.gsub
 local byte = string.byte
 local error = error
+local next = next
+local floor = math.floor
 
 local M = {}
 
@@ -39,6 +41,16 @@ local function strip_nulls(v)
     end
   end
   return v
+end
+
+--- Decode JSON text, nulls kept as json.null (proxyshard.convert reads
+-- them as absent): the answers' path, which need not walk the whole value
+-- a second time. Returns the value, or `nil, message`.
+function M.decode_raw(text)
+  if type(text) ~= "string" then return nil, "no body" end
+  local value, err = decoder.decode(text)
+  if value == nil and err then return nil, err end
+  return value
 end
 
 --- Decode JSON text. Returns the value (nulls removed), or `nil, message`.
@@ -82,15 +94,34 @@ local function encode_string(s)
   return '"' .. gsub(s, '[%c"\\]', escape_char) .. '"'
 end
 
-local function is_array(t)
+--- Is `t` an array: are its keys exactly 1..#t? An empty table is one.
+-- (The one place this is decided: encoding, argument checks, answers.)
+function M.is_array(t)
+  if type(t) ~= "table" then return false end
+  local n = #t
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return false end
+  end
+  return true
+end
+
+--- Is a Content-Type JSON: application/json or application/...+json, any
+-- parameters?
+function M.is_json_type(ctype)
+  local mime = type(ctype) == "string" and ctype:match("^%s*([^;%s]+)")
+  if not mime then return false end
+  mime = mime:lower()
+  return mime == "application/json" or mime:find("^application/[%w.%-]+%+json$") ~= nil
+end
+
+-- an empty table is written {} unless marked with M.array
+local function encodes_as_array(t)
   if getmetatable(t) == array_mt then return true end
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n > 0 and n == #t
+  return next(t) ~= nil and M.is_array(t)
 end
 
 local function encode_table(t, out)
-  if is_array(t) then
+  if encodes_as_array(t) then
     out[#out + 1] = "["
     for i = 1, #t do
       if i > 1 then out[#out + 1] = "," end

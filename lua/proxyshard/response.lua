@@ -45,14 +45,6 @@ end
 local SANDBOX_HINT = " (no network? develop against the local sandbox: run bin/proxyshard-sandbox "
   .. "and give base_url = \"http://127.0.0.1:8089\", token = \"sandbox-token\")"
 
--- application/json, or a +json type, any parameters
-local function is_json_type(ctype)
-  local mime = ctype:match("^%s*([^;%s]+)")
-  if not mime then return false end
-  mime = mime:lower()
-  return mime == "application/json" or mime:find("^application/[%w.%-]+%+json$") ~= nil
-end
-
 -- What a state-changing call that may have been carried out turns into:
 -- the caller must not resend it blindly, and is told what was attempted.
 -- `in_flight` says whether the request may still be running on the
@@ -139,12 +131,14 @@ function M.interpret(call, res, terr, seen)
   if call.shape == false then return true end
   local where = { status = res.status, method = call.method, path = call.path }
   local ctype = res.headers and res.headers["content-type"]
-  if ctype and not is_json_type(ctype) then
+  if ctype and not json.is_json_type(ctype) then
     -- a captive portal or a proxy's page, even if it happens to parse
     where.body = snippet(res.body, seen)
     return nil, unreadable(call, seen, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
   end
-  local decoded, derr = json.decode(res.body)
+  -- nulls are left for convert to read as absent: no second walk
+  local decoded, derr = json.decode_raw(res.body)
+  if decoded == json.null then decoded, derr = nil, "null" end
   if type(decoded) ~= "table" then
     where.body = snippet(res.body, seen)
     return nil, unreadable(call, seen, format("answer is not a JSON object (%s)", derr or type(decoded)), where)

@@ -5,6 +5,7 @@ local tonumber = tonumber
 local ipairs = ipairs
 local format = string.format
 local gsub = string.gsub
+local find = string.find
 local byte = string.byte
 local concat = table.concat
 
@@ -16,7 +17,10 @@ end
 
 --- Percent-encode everything but the unreserved characters.
 function M.encode(s)
-  return (gsub(tostring(s), "[^%w%-%._~]", escape_byte))
+  s = tostring(s)
+  -- Speed: ids, keys and codes are mostly unreserved already
+  if not find(s, "[^%w%-%._~]") then return s end
+  return (gsub(s, "[^%w%-%._~]", escape_byte))
 end
 
 --- "a=1&b=x%20y" from a list of { name, value } pairs (order kept).

@@ -10,7 +10,6 @@ local tostring = tostring
 local tonumber = tonumber
 local ipairs = ipairs
 local pairs = pairs
-local floor = math.floor
 local find = string.find
 local format = string.format
 
@@ -242,17 +241,6 @@ function M.addons_json(v, name)
   return require("proxyshard.json").encode(list)
 end
 
---- Is `t` a list: keys 1..n and nothing else? (The one place this is
--- decided for arguments.)
-function M.is_list(t)
-  if type(t) ~= "table" then return false end
-  local n = #t
-  for k in pairs(t) do
-    if type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then return false end
-  end
-  return true
-end
-
 -- The items of a per-IP change: a non-empty list of { ip = ..., [field] =
 -- check(value) }. An IP listed twice, in any spelling, is refused: the
 -- request would be ambiguous.
@@ -260,7 +248,7 @@ local function ip_items(list, field, check, what)
   if type(list) ~= "table" or list[1] == nil then
     return nil, invalid("items", "must be a non-empty list of " .. what)
   end
-  if not M.is_list(list) then return nil, invalid("items", "must be a list of " .. what) end
+  if not require("proxyshard.json").is_array(list) then return nil, invalid("items", "must be a list of " .. what) end
   local fields = { ip = true, [field] = true }
   local out, seen = {}, {}
   for i = 1, #list do

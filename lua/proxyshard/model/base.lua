@@ -1,7 +1,9 @@
 --- What every model shares. A model wraps the converted answer it is
--- given (convert makes a fresh table, so wrapping never touches the
--- caller's data) with a metatable named after it, so that it prints as one
--- readable line; a list of models prints one line per item.
+-- given — convert makes a fresh table, so it is the model's to change:
+-- fields are renamed or added on it, never copied into another table — with
+-- a metatable named after it, so that it prints as one readable line; a
+-- list of models prints one line per item. `success` is the protocol's,
+-- not the answer's: wrapping drops it.
 local setmetatable = setmetatable
 local tostring = tostring
 local concat = table.concat
@@ -17,6 +19,7 @@ end
 
 --- Wrap `fields` in `class`.
 function M.wrap(class, fields)
+  fields.success = nil
   return setmetatable(fields, class)
 end
 

@@ -1,8 +1,8 @@
 --- A price preview for extra units of an add-on (nothing is bought).
-local setmetatable = setmetatable
 local tostring = tostring
 local format = string.format
 local errors = require "proxyshard.errors"
+local base = require "proxyshard.model.base"
 
 local M = {}
 
@@ -19,16 +19,9 @@ function M.new(r, ctx)
     return nil, errors.new("decode", format("the quote is for add-on %q, not %q", r.addon_key, addon_key),
       { method = ctx.row.method, path = format("/user/api/orders/%d/addons/calculate", order_id) })
   end
-  return setmetatable({
-    order_id = order_id,
-    addon_key = addon_key,
-    catalog_id = r.catalog_id,
-    current_qty = r.current_qty,
-    add_qty = r.add_qty,
-    new_qty = r.new_qty,
-    price_per_unit = r.price_per_unit,
-    total = r.add_total,
-  }, Quote)
+  r.order_id, r.addon_key = order_id, addon_key
+  r.total, r.add_total = r.add_total, nil
+  return base.wrap(Quote, r)
 end
 
 local function show(v)

@@ -1,8 +1,8 @@
 --- What an add-on purchase returned.
-local setmetatable = setmetatable
 local tostring = tostring
 local format = string.format
 local addon_line = require "proxyshard.model.addon_line"
+local base = require "proxyshard.model.base"
 
 local M = {}
 
@@ -26,15 +26,9 @@ end
 -- max_total before buying, when there was one; `before` the add-on as read
 -- before buying (with reconcile), when it was read.
 function M.new(order_id, addon_key, add_qty, r, quote, before)
-  local receipt = setmetatable({
-    order_id = order_id,
-    addon_key = addon_key,
-    add_qty = add_qty,
-    message = r.message,
-    addons_price_paid = r.addons_price_paid, -- running total for the order
-    addons = addon_line.list(r.addons),
-    quote = quote,
-  }, Receipt)
+  r.order_id, r.addon_key, r.add_qty, r.quote = order_id, addon_key, add_qty, quote
+  r.addons = addon_line.list(r.addons) -- addons_price_paid: the running total for the order
+  local receipt = base.wrap(Receipt, r)
   check_charge(receipt, before, quote)
   return receipt
 end

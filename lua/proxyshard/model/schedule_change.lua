@@ -1,7 +1,7 @@
 --- What scheduling or cancelling a downgrade returned.
-local setmetatable = setmetatable
 local format = string.format
 local addon_line = require "proxyshard.model.addon_line"
+local base = require "proxyshard.model.base"
 
 local M = {}
 
@@ -12,14 +12,10 @@ ScheduleChange.__index = ScheduleChange
 -- next_qty only for a downgrade.
 function M.new(r, ctx)
   local values = ctx.values
-  return setmetatable({
-    order_id = values.order_id,
-    addon_key = values.addon_key,
-    action = ctx.row.name == "schedule_downgrade" and "downgrade" or "cancel_downgrade",
-    next_qty = values.next_qty,
-    message = r.message,
-    addons = addon_line.list(r.addons),
-  }, ScheduleChange)
+  r.order_id, r.addon_key, r.next_qty = values.order_id, values.addon_key, values.next_qty
+  r.action = ctx.row.name == "schedule_downgrade" and "downgrade" or "cancel_downgrade"
+  r.addons = addon_line.list(r.addons)
+  return base.wrap(ScheduleChange, r)
 end
 
 --- The add-on line concerned, when the answer listed it.
