@@ -6,6 +6,7 @@
 -- for the API token.
 local proxyshard = require "proxyshard"
 local sandbox_process = require "support.sandbox_process"
+local shell = require "support.shell"
 
 local TOKEN = "tok_live_5ecr3t-fault-matrix-0001"
 local NOW = 1795000000 -- the client's clock, for HTTP-date Retry-After
@@ -140,6 +141,15 @@ local rows = {
     { kind = "unknown_outcome", cause = "timeout", attempts = 1, requests = 1, charges = 1, real_sleep = true,
       client = { timeout = 1 }, settle_ms = 2500 } },
 
+  -- through an explicit proxy (spec/support/fake_proxy.lua): the same rules
+  { "via a proxy: purchase", "purchase", {}, { ok = true, requests = 1, charges = 1, via_proxy = true } },
+  { "via a proxy: purchase dropped after the charge", "purchase", { { action = "drop", commit = true } },
+    { kind = "unknown_outcome", cause = "network", attempts = 1, requests = 1, charges = 1, via_proxy = true } },
+  { "via a proxy: reconcile, dropped after the charge", "reconcile", { { action = "drop", commit = true } },
+    { ok = true, reconciled = true, requests = 1, charges = 1, via_proxy = true } },
+  { "via a proxy: GET 503 once, then fine", "fetch", { { status = 503 } },
+    { ok = true, requests = 2, via_proxy = true } },
+
   -- another state change: signatures
   { "signatures dropped after they were set", "sign", { { action = "drop", commit = true } },
     { kind = "unknown_outcome", cause = "network", attempts = 1, requests = 1, charges = 0, slots_used = 2 } },
@@ -151,13 +161,29 @@ describe("fault matrix", function()
   local sb
   local produced = {} -- everything the client handed back or told its hooks
 
+  local fake_proxy, proxy_log
+
   setup(function()
     sb = sandbox_process.start("--token " .. TOKEN)
+    proxy_log = os.tmpname()
+    fake_proxy = shell.start("lua5.4 spec/support/fake_proxy.lua " .. shell.q(proxy_log))
   end)
 
   teardown(function()
     if sb then sb:stop() end
+    shell.stop(fake_proxy)
+    if proxy_log then os.remove(proxy_log) end
   end)
+
+  -- the requests the fake proxy forwarded since the row began
+  local function proxied()
+    local n = 0
+    for line in (shell.read_file(proxy_log) or ""):gmatch("[^\n]+") do
+      local entry = require("cjson").decode(line)
+      if entry.line and entry.line:find(sb.url, 1, true) then n = n + 1 end
+    end
+    return n
+  end
 
   local function new_client(sleeps, expect)
     expect = expect or {}
@@ -172,6 +198,7 @@ describe("fault matrix", function()
       on_response = function(e) produced[#produced + 1] = e end,
     }
     for k, v in pairs(expect.client or {}) do opts[k] = v end
+    if expect.via_proxy then opts.proxy = "http://127.0.0.1:" .. fake_proxy.port end
     return proxyshard.new(opts)
   end
 
@@ -193,6 +220,7 @@ describe("fault matrix", function()
         sb:fault(f)
       end
       local sleeps = {}
+      shell.write_file(proxy_log, "")
       local client = new_client(sleeps, expect)
       -- a kept-alive connection first, so the faulted request goes out on
       -- a reused one: the case where libcurl would silently resend
@@ -218,6 +246,12 @@ describe("fault matrix", function()
       -- a request still held by the sandbox lands meanwhile: never twice
       if expect.settle_ms then require("proxyshard.core").sleep(expect.settle_ms / 1000) end
       assert.are.equal(expect.requests, seen_on(op), "requests the sandbox saw")
+      -- through the proxy when asked, and never otherwise (no proxy from the environment)
+      if expect.via_proxy then
+        assert.is_true(proxied() >= expect.requests, "requests the proxy forwarded")
+      else
+        assert.are.equal(0, proxied(), "requests the proxy forwarded")
+      end
       local ledger = sb:ledger()
       assert.are.equal(expect.charges or 0, #ledger, "charges")
       assert.is_true(#ledger <= 1, "charged twice")

@@ -24,6 +24,8 @@
 --            params come from the call's options (`opts`, the last argument)
 --   answer   the shape of the 200 answer (proxyshard.convert's notation);
 --            false: the status alone is the answer (no JSON is read)
+--   legacy   answer fields the 1.0.0 document had and 1.1.0 dropped, still
+--            read (the server may be either): not in the 1.1.0 document
 --   result   the answer's field that is the call's result (default: all)
 --   model    the proxyshard.model.* module that wraps the result
 --   flow     the method is hand-written on top of this row (a cap,
@@ -167,7 +169,7 @@ local rows = {
     -- 1.1.0 answers with the prices; 1.0.0 with a free-form `order`
     answer = { success = "boolean", message = "string", order_id = "integer", original_price = "price",
       final_price = "price", discount_percent = "integer", order = { object = { order_id = "integer" } } },
-    model = "cycle_change", example = 'client:order(12345):change_cycle("quarterly")' },
+    legacy = { "order" }, model = "cycle_change", example = 'client:order(12345):change_cycle("quarterly")' },
 
   { name = "set_auto_renewal", handle = "order", method = "POST",
     path = "/user/api/orders/edit-auto-renewal/{order_id}", class = "write",
@@ -241,7 +243,7 @@ local rows = {
     params = { PROXY_TYPE, { "name", at = "body", check = "text", required = true },
       { "data", at = "body", check = "gb", required = true } },
     args = "table",
-    answer = { success = "boolean", data = { list = shapes.sub_user } },
+    answer = { success = "boolean", data = { list = shapes.sub_user_created } },
     model = "sub_user_info", example = 'client:residential("premium"):create_sub_user{ name = "team-a", data = 5 }' },
 
   { name = "countries", handle = "residential", method = "GET", path = "/user/api/proxies/countries",
@@ -274,7 +276,7 @@ local rows = {
   { name = "fetch", handle = "sub_user", method = "GET", path = "/user/api/proxies/sub-user/{user_id}",
     class = "read", summary = "the sub-user: name, proxy password, traffic",
     params = { USER_ID, PROXY_TYPE }, args = {},
-    answer = { success = "boolean", data = { list = shapes.sub_user }, required = { "data" } },
+    answer = { success = "boolean", data = { list = shapes.sub_user_detail }, required = { "data" } },
     model = "sub_user_info", example = 'client:residential("premium"):sub_user("u-1"):fetch()' },
 
   { name = "rename", handle = "sub_user", method = "PATCH", path = "/user/api/proxies/sub-user/{user_id}",

@@ -48,10 +48,16 @@ M.active_proxy = {
   ip = "string", username = "string", password = "string", http_port = "count",
   socks_port = "count", ["until"] = "string", status = "string", signature = "string",
 }
+-- a sub-user as the list shows it; as creating one answers (no
+-- data_remain); as reading one answers (no user_id either: 1.1.0 dropped it)
 M.sub_user = {
   user_id = "string", first_name = "string", proxy_password = "string",
   data = "count", data_spent = "count", data_remain = "count",
 }
+M.sub_user_created = {
+  user_id = "string", first_name = "string", proxy_password = "string", data = "count", data_spent = "count",
+}
+M.sub_user_detail = { first_name = "string", proxy_password = "string", data = "count", data_spent = "count" }
 M.country = { code = "string", name = "string" }
 local region_ref = { object = { code = "string", name = "string" } }
 M.region = { code = "string", name = "string", country = { object = M.country } }

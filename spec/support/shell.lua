@@ -73,7 +73,27 @@ local function free_port()
   return tonumber(port)
 end
 
+--- Start `cmd` in the background, a program that prints "port=N" once it
+-- listens; returns { pid, port, pipe } then. stop(p) ends it.
+local function start(cmd)
+  local pipe = assert(io.popen(cmd .. " & echo pid=$!", "r"))
+  local p = { pipe = pipe }
+  while not (p.pid and p.port) do
+    local line = assert(pipe:read("*l"), "did not start: " .. cmd)
+    p.pid = p.pid or tonumber(line:match("^pid=(%d+)"))
+    p.port = p.port or tonumber(line:match("^port=(%d+)"))
+  end
+  return p
+end
+
+local function stop(p)
+  if p then
+    os.execute("kill " .. p.pid .. " 2>/dev/null")
+    p.pipe:close()
+  end
+end
+
 return {
   q = q, sh = sh, run = run, read_file = read_file, write_file = write_file,
-  wait_for = wait_for, tmpdir = tmpdir, free_port = free_port,
+  wait_for = wait_for, tmpdir = tmpdir, free_port = free_port, start = start, stop = stop,
 }
