@@ -7,7 +7,7 @@ describe("scripts/demo.sh", function()
     local out, ok = shell.run("bash scripts/demo.sh 2>&1")
     assert.is_true(ok, out)
     local expected = {
-      "account%s+dev@sandbox%.proxyshard%.test: 2 active orders, wallet %$100%.00",
+      "account%s+dev@sandbox%.proxyshard%.test: 4 active orders, wallet %$100%.00",
       "quote%s+p0f_slots %+2 on order 12345: 2 × %$0%.30 = %$0%.60 %(3 → 5%)",
       "cap of %$0%.01%s+refused, nothing bought",
       "purchase%s+bought p0f_slots %+2 on order 12345 for %$0%.60",

@@ -137,7 +137,7 @@ describe("sandbox faults over HTTP", function()
     assert.truthy(r.err:find("transfer closed with 40 bytes remaining to read", 1, true), r.err)
     assert.are.equal(200, r.code)
     assert.truthy(r.headers:find("content-length: 80", 1, true))
-    assert.are.equal('{"active_orders":2,"email":"dev@sandbox.', r.body)
+    assert.are.equal('{"active_orders":4,"email":"dev@sandbox.', r.body)
     -- a canned answer is truncated the same way
     fault { path = ME, action = "truncate", status = 502, content_type = "text/html",
       body = "<html>0123456789</html>" }
@@ -201,6 +201,31 @@ describe("sandbox faults over HTTP", function()
     local log = control(url, "GET", "/_sandbox/requests").requests
     assert.is_false(log[1].committed)
     assert.is_true(log[2].committed)
+  end)
+
+  it("works on every route: a new order dropped before and after the charge", function()
+    local buy_order = "/user/api/orders/purchase"
+    local body = '{"product":"ISP Proxy","location":"US","cycle":"monthly","quantity":2}'
+    local function order_20000() return curl(url, "/user/api/orders/20000").code end
+    fault { method = "POST", path = buy_order, action = "drop" }
+    assert.are.equal(52, curl(url, buy_order, { body = body }).rc)
+    assert.are.same({ {}, 404 }, { ledger(), order_20000() })
+    fault { method = "POST", path = buy_order, action = "drop", commit = true }
+    assert.are.equal(52, curl(url, buy_order, { body = body }).rc)
+    local l = ledger()
+    assert.are.same({ 1, "order", 20000, 800 }, { #l, l[1].kind, l[1].order_id, l[1].amount_cents })
+    assert.are.equal(200, order_20000())
+    -- the exact path only: /orders/calculate and /orders/{id} are other routes
+    fault { path = buy_order, status = 503, times = 0 }
+    assert.are.equal(200, curl(url, "/user/api/orders/calculate?product=ISP%20Proxy&cycle=monthly").code)
+    assert.are.equal(503, curl(url, buy_order, { body = body }).code)
+  end)
+
+  it("works on the routes that take no token", function()
+    fault { path = "/health/live", action = "drop" }
+    assert.are.equal(52, curl(url, "/health/live", { token = false }).rc)
+    local r = curl(url, "/health/live", { token = false })
+    assert.are.same({ 0, 200, "Service is up" }, { r.rc, r.code, r.body })
   end)
 
   it("commit=true + a 502 HTML answer: charged, the client sees the 502", function()

@@ -3,17 +3,20 @@
 -- file named by $PROXYSHARD_OPENAPI): required fields present, types as
 -- documented, null only where the document allows it, enum values known.
 -- Error answers are checked against the documented error schema of their
--- status, else ApiError (the error shape the whole API uses).
+-- status, else ApiError (the error shape the whole API uses). Every one of
+-- the 34 operations is answered, with success and with an error.
 
 local cjson = require "cjson"
-local json = require "proxyshard.json"
 local State = require "proxyshard.sandbox.state"
+local caller = require "proxyshard.sandbox.caller"
 local fixture = require "proxyshard.sandbox.fixture"
+local operations = require "proxyshard.operations"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."
 local DOC_FILE = os.getenv("PROXYSHARD_OPENAPI") or (ROOT .. "/../shared/api/openapi-1.1.0.json")
 local TOKEN = "sandbox-token"
 local ORDER = "/user/api/orders/"
+local SUB = "/user/api/proxies/sub-user/"
 
 local function read_doc()
   local f = io.open(DOC_FILE, "rb")
@@ -91,9 +94,13 @@ local function check(doc, schema, value, where, problems, empties)
   end
 end
 
+-- The documented answer of `status`: its JSON schema, false when the
+-- document gives it no body (the health probes), ApiError for an error the
+-- document does not list.
 local function response_schema(doc, path, method, status)
   local op = assert(doc.paths[path] and doc.paths[path][method:lower()], method .. " " .. path .. " undocumented")
   local r = op.responses[tostring(status)]
+  if r and not r.content then return false end
   local content = r and r.content and r.content["application/json"]
   if content then return content.schema end
   if status >= 400 then return { ["$ref"] = "#/components/schemas/ApiError" } end
@@ -102,32 +109,18 @@ end
 
 -- The problems of one answer, as a list of lines.
 local function problems_of(doc, path, method, res)
+  local schema = response_schema(doc, path, method, res.status)
+  if schema == false then return {} end
   assert.are.equal("application/json", res.headers["content-type"])
   local problems, empties = {}, {}
-  check(doc, response_schema(doc, path, method, res.status), cjson.decode(res.body),
-    ("%s %s -> %d: body"):format(method, path, res.status), problems, empties)
+  check(doc, schema, cjson.decode(res.body), ("%s %s -> %d: body"):format(method, path, res.status),
+    problems, empties)
   for _, name in ipairs(empties) do
     if not res.body:find('"' .. name .. '":[]', 1, true) then
       problems[#problems + 1] = name .. " is an empty array in the document but not written as []"
     end
   end
   return problems
-end
-
-local function auth(extra)
-  local h = { authorization = "Bearer " .. TOKEN }
-  for k, v in pairs(extra or {}) do h[k] = v end
-  return h
-end
-
-local function get(sb, path, query, headers)
-  return sb:handle { method = "GET", path = path, query = query, headers = headers or auth() }
-end
-
-local function post(sb, path, body)
-  body = type(body) == "table" and json.encode(body) or body
-  return sb:handle { method = "POST", path = path, body = body,
-    headers = auth { ["content-type"] = "application/json", ["content-length"] = tostring(#body) } }
 end
 
 local doc = read_doc()
@@ -138,9 +131,10 @@ describe("sandbox answers against the API document's response schemas", function
     return
   end
 
-  local sb, seen
+  local sb, c, seen
   before_each(function()
     sb = State.new { token = TOKEN }
+    c = caller.new(sb)
     seen = {}
   end)
 
@@ -149,72 +143,174 @@ describe("sandbox answers against the API document's response schemas", function
     assert.are.equal(status, res.status, res.body)
     local problems = problems_of(doc, path, method, res)
     assert.are.same({}, problems, table.concat(problems, "\n"))
-    seen[#seen + 1] = method .. " " .. path
+    seen[method .. " " .. path] = true
   end
 
-  it("the answers of every route the sandbox serves", function()
-    expect_conforming("/user/api/me", "GET", get(sb, "/user/api/me"), 200)
-    for _, id in ipairs { "12345", "12346", "12347" } do
-      expect_conforming("/user/api/orders/{id}", "GET", get(sb, ORDER .. id), 200)
-      expect_conforming("/user/api/proxies/active", "GET",
-        get(sb, "/user/api/proxies/active", "order_id=" .. id), 200)
+  -- Every operation of the table was answered.
+  local function expect_all_seen()
+    local missing = {}
+    for _, row in ipairs(operations.rows) do
+      if not seen[row.method .. " " .. row.path] then missing[#missing + 1] = row.method .. " " .. row.path end
     end
+    assert.are.same({}, missing)
+  end
+
+  it("the answers of every operation", function()
+    local ok = function(path, method, res) expect_conforming(path, method, res, 200) end
+    ok("/user/api/me", "GET", c:get("/user/api/me"))
+    ok("/user/api/proxies/products", "GET", c:get("/user/api/proxies/products"))
+    ok("/user/api/proxies/available-count", "GET", c:get("/user/api/proxies/available-count"))
+    local new_order = { product = "Datacenter Proxy", location = "DE", cycle = "monthly", quantity = 2,
+      promo_code = "SAVE10" }
+    ok("/user/api/orders/calculate", "GET", c:get("/user/api/orders/calculate", {
+      product = "Datacenter Proxy", location = "DE", cycle = "monthly", quantity = 2, promo_code = "SAVE10",
+      addons_json = '[{"addon_key":"p0f_slots","qty":1}]' }))
+    new_order.addons = { { addon_key = "p0f_slots", qty = 1 } }
+    local bought = c:post("/user/api/orders/purchase", new_order)
+    ok("/user/api/orders/purchase", "POST", bought)
+    ok("/user/api/orders/purchase", "POST", c:post("/user/api/orders/purchase",
+      { product = "Premium Residential Proxy", quantity = 1 }))
+    -- first, middle and last page: prev and next null or URIs
+    for _, offset in ipairs { 0, 2, 6 } do
+      ok("/user/api/orders", "GET", c:get("/user/api/orders", { status = "all", offset = offset, limit = 2 }))
+    end
+    ok("/user/api/orders", "GET", c:get("/user/api/orders", { status = "cancelled" }))
+    for _, o in ipairs(sb.data.orders) do
+      ok("/user/api/orders/{id}", "GET", c:get(ORDER .. o.order_id))
+    end
+    for _, id in ipairs { 12345, 12346, 12347, 12348, bought.json.order_id } do
+      ok("/user/api/proxies/active", "GET", c:get("/user/api/proxies/active", { order_id = id }))
+    end
+
     local p = "/user/api/orders/{order_id}"
-    expect_conforming(p .. "/addons/calculate", "GET",
-      get(sb, ORDER .. "12347/addons/calculate", "addon_key=p0f_slots&add_qty=2"), 200)
-    expect_conforming(p .. "/addons/purchase", "POST",
-      post(sb, ORDER .. "12347/addons/purchase", { addon_key = "p0f_slots", add_qty = 2 }), 200)
-    expect_conforming(p .. "/addons/schedule", "POST", post(sb, ORDER .. "12345/addons/schedule",
-      { addon_key = "p0f_slots", action = "downgrade", next_qty = 1 }), 200)
+    ok(p .. "/addons/calculate", "GET", c:get(ORDER .. "12347/addons/calculate", { addon_key = "p0f_slots",
+      add_qty = 2 }))
+    ok(p .. "/addons/purchase", "POST", c:post(ORDER .. "12347/addons/purchase", { addon_key = "p0f_slots",
+      add_qty = 2 }))
+    ok(p .. "/addons/schedule", "POST", c:post(ORDER .. "12345/addons/schedule",
+      { addon_key = "p0f_slots", action = "downgrade", next_qty = 1 }))
     -- a pending downgrade makes `pending` an object rather than null
-    expect_conforming("/user/api/orders/{id}", "GET", get(sb, ORDER .. "12345"), 200)
-    expect_conforming(p .. "/addons/schedule/cancel", "POST",
-      post(sb, ORDER .. "12345/addons/schedule/cancel", { addon_key = "p0f_slots" }), 200)
-    expect_conforming(p .. "/signature/set", "POST", post(sb, ORDER .. "12345/signature/set",
-      { items = json.array { { ip = "203.0.113.11", signature = "win11" } } }), 200)
+    ok("/user/api/orders/{id}", "GET", c:get(ORDER .. "12345"))
+    ok(p .. "/addons/schedule/cancel", "POST", c:post(ORDER .. "12345/addons/schedule/cancel",
+      { addon_key = "p0f_slots" }))
+    ok(p .. "/signature/set", "POST", c:post(ORDER .. "12345/signature/set",
+      { items = { { ip = "203.0.113.11", signature = "win11" } } }))
     -- now with two signed IPs
-    expect_conforming("/user/api/proxies/active", "GET", get(sb, "/user/api/proxies/active", "order_id=12345"), 200)
-    local routes = {}
-    for _, r in ipairs(seen) do routes[r] = true end
-    assert.are.same({
-      ["GET /user/api/me"] = true, ["GET /user/api/orders/{id}"] = true,
-      ["GET /user/api/proxies/active"] = true, ["GET " .. p .. "/addons/calculate"] = true,
-      ["POST " .. p .. "/addons/purchase"] = true, ["POST " .. p .. "/addons/schedule"] = true,
-      ["POST " .. p .. "/addons/schedule/cancel"] = true, ["POST " .. p .. "/signature/set"] = true,
-    }, routes)
+    ok("/user/api/proxies/active", "GET", c:get("/user/api/proxies/active", { order_id = 12345 }))
+    ok(p .. "/del-np/set", "POST", c:post(ORDER .. "12345/del-np/set", { items = { { ip = "203.0.113.14",
+      value = true } } }))
+    ok("/user/api/orders/{id}/renew", "POST", c:post(ORDER .. "12346/renew"))
+    ok("/user/api/orders/{id}/tag", "POST", c:post(ORDER .. "12347/tag", { tag = "crawlers" }))
+    ok("/user/api/orders/change-billing-cycle/{order_id}", "POST",
+      c:post("/user/api/orders/change-billing-cycle/12347", { cycle = "quarterly" }))
+    ok("/user/api/orders/edit-auto-renewal/{order_id}", "POST",
+      c:post("/user/api/orders/edit-auto-renewal/12347", {}, { auto_renewal = "true" }))
+    ok("/user/api/orders/{id}/add-bandwidth", "POST", c:post(ORDER .. "12400/add-bandwidth",
+      { amount = 5, promo_code = "SAVE10" }))
+
+    for _, t in ipairs { "standart", "premium" } do
+      local q = { proxy_type = t }
+      ok("/user/api/proxies/profile", "GET", c:get("/user/api/proxies/profile", q))
+      ok("/user/api/proxies/sub-users", "GET", c:get("/user/api/proxies/sub-users", q))
+      ok("/user/api/proxies/countries", "GET", c:get("/user/api/proxies/countries", q))
+      ok("/user/api/proxies/regions", "GET", c:get("/user/api/proxies/regions",
+        { proxy_type = t, country_code = "DE" }))
+      ok("/user/api/proxies/cities", "GET", c:get("/user/api/proxies/cities",
+        { proxy_type = t, country_code = "US", region_code = "CA" }))
+    end
+    for _, city in ipairs { { "DE", "BE", "berlin" }, { "US", "CA", "los-angeles" } } do
+      ok("/user/api/proxies/isps", "GET", c:get("/user/api/proxies/isps",
+        { proxy_type = "premium", country_code = city[1], region_code = city[2], city_code = city[3] }))
+    end
+    local premium = { proxy_type = "premium" }
+    local created = c:post("/user/api/proxies/sub-user", { name = "team-c", data = 2 }, premium)
+    ok("/user/api/proxies/sub-user", "POST", created)
+    local id = created.json.data[1].user_id
+    local u = "/user/api/proxies/sub-user/{user_id}"
+    ok(u, "GET", c:get(SUB .. id, premium))
+    ok(u, "PATCH", c:patch(SUB .. id, { name = "team-d" }, premium))
+    ok(u .. "/data/add", "POST", c:post(SUB .. id .. "/data/add", { data = 1 }, premium))
+    ok(u .. "/data/subtract", "POST", c:post(SUB .. id .. "/data/subtract", { data = 2 }, premium))
+    ok(u .. "/password", "POST", c:post(SUB .. id .. "/password", nil, premium))
+    ok(u, "DELETE", c:delete(SUB .. id))
+    ok("/health", "GET", c:request { method = "GET", path = "/health", headers = {} })
+    ok("/health/live", "GET", c:request { method = "GET", path = "/health/live", headers = {} })
+    expect_all_seen()
   end)
 
-  it("its error answers", function()
+  it("its error answers, for every operation", function()
+    local function refused(status, path, method, res) expect_conforming(path, method, res, status) end
     local p = "/user/api/orders/{order_id}"
-    expect_conforming("/user/api/me", "GET", get(sb, "/user/api/me", nil, {}), 401)
-    expect_conforming("/user/api/orders/{id}", "GET", get(sb, ORDER .. "999"), 404)
-    expect_conforming("/user/api/proxies/active", "GET", get(sb, "/user/api/proxies/active", "order_id=x"), 400)
-    expect_conforming(p .. "/addons/calculate", "GET",
-      get(sb, ORDER .. "12345/addons/calculate", "addon_key=p0f_slots&add_qty=0"), 400)
-    expect_conforming(p .. "/addons/purchase", "POST",
-      post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 400 }), 400)
-    expect_conforming(p .. "/addons/schedule", "POST", post(sb, ORDER .. "12345/addons/schedule",
-      { addon_key = "p0f_slots", action = "upgrade", next_qty = 1 }), 400)
-    expect_conforming(p .. "/addons/schedule/cancel", "POST",
-      post(sb, ORDER .. "12345/addons/schedule/cancel", { addon_key = "p0f_slots" }), 400)
-    expect_conforming(p .. "/signature/set", "POST", post(sb, ORDER .. "12345/signature/set", "{}"), 400)
-    expect_conforming("/user/api/me", "GET", sb:handle { method = "DELETE", path = "/user/api/me",
-      headers = auth() }, 405)
+    local u = "/user/api/proxies/sub-user/{user_id}"
+    local premium = { proxy_type = "premium" }
+    refused(401, "/user/api/me", "GET", c:request { method = "GET", path = "/user/api/me", headers = {} })
+    refused(401, "/user/api/proxies/products", "GET", c:request { method = "GET",
+      path = "/user/api/proxies/products", headers = { authorization = "Bearer nope" } })
+    refused(401, "/user/api/proxies/available-count", "GET", caller.new(sb, "nope"):get(
+      "/user/api/proxies/available-count"))
+    refused(400, "/user/api/orders/calculate", "GET", c:get("/user/api/orders/calculate", { product = "Gold" }))
+    refused(400, "/user/api/orders/purchase", "POST", c:post("/user/api/orders/purchase",
+      { product = "Datacenter Proxy", location = "DE", cycle = "monthly", quantity = 400 }))
+    refused(400, "/user/api/orders", "GET", c:get("/user/api/orders", { status = "open" }))
+    refused(404, "/user/api/orders/{id}", "GET", c:get(ORDER .. "999"))
+    refused(400, "/user/api/proxies/active", "GET", c:get("/user/api/proxies/active", "order_id=x"))
+    refused(403, "/user/api/proxies/active", "GET", c:get("/user/api/proxies/active", { order_id = 12400 }))
+    refused(400, p .. "/addons/calculate", "GET", c:get(ORDER .. "12345/addons/calculate",
+      "addon_key=p0f_slots&add_qty=0"))
+    refused(400, p .. "/addons/purchase", "POST", c:post(ORDER .. "12345/addons/purchase",
+      { addon_key = "p0f_slots", add_qty = 400 }))
+    refused(400, p .. "/addons/schedule", "POST", c:post(ORDER .. "12345/addons/schedule",
+      { addon_key = "p0f_slots", action = "upgrade", next_qty = 1 }))
+    refused(400, p .. "/addons/schedule/cancel", "POST", c:post(ORDER .. "12345/addons/schedule/cancel",
+      { addon_key = "p0f_slots" }))
+    refused(400, p .. "/signature/set", "POST", c:post(ORDER .. "12345/signature/set", "{}"))
+    refused(400, p .. "/del-np/set", "POST", c:post(ORDER .. "12347/del-np/set", { items = {
+      { ip = "198.51.100.20", value = true }, { ip = "198.51.100.21", value = true } } }))
+    refused(400, "/user/api/orders/{id}/renew", "POST", c:post(ORDER .. "12345/renew"))
+    refused(400, "/user/api/orders/{id}/tag", "POST", c:post(ORDER .. "12345/tag", {}))
+    refused(400, "/user/api/orders/change-billing-cycle/{order_id}", "POST",
+      c:post("/user/api/orders/change-billing-cycle/12345", { cycle = "weekly" }))
+    refused(400, "/user/api/orders/edit-auto-renewal/{order_id}", "POST",
+      c:post("/user/api/orders/edit-auto-renewal/12400", {}, { auto_renewal = "true" }))
+    refused(400, "/user/api/orders/{id}/add-bandwidth", "POST", c:post(ORDER .. "12345/add-bandwidth",
+      { amount = 5 }))
+    refused(400, "/user/api/proxies/profile", "GET", c:get("/user/api/proxies/profile",
+      { proxy_type = "standard" }))
+    refused(400, "/user/api/proxies/sub-users", "GET", c:get("/user/api/proxies/sub-users",
+      { proxy_type = "premium", limit = 101 }))
+    refused(400, "/user/api/proxies/sub-user", "POST", c:post("/user/api/proxies/sub-user",
+      { name = "greedy", data = 1000 }, premium))
+    refused(404, u, "GET", c:get(SUB .. "u-3", premium))
+    refused(400, u, "PATCH", c:patch(SUB .. "u-1", { name = "" }, premium))
+    refused(404, u, "DELETE", c:delete(SUB .. "u-99"))
+    refused(400, u .. "/data/add", "POST", c:post(SUB .. "u-1/data/add", { data = 1000 }, premium))
+    refused(400, u .. "/data/subtract", "POST", c:post(SUB .. "u-2/data/subtract", { data = 1 }, premium))
+    refused(400, u .. "/password", "POST", c:post(SUB .. "u-1/password"))
+    refused(400, "/user/api/proxies/countries", "GET", c:get("/user/api/proxies/countries"))
+    refused(400, "/user/api/proxies/regions", "GET", c:get("/user/api/proxies/regions", premium))
+    refused(400, "/user/api/proxies/cities", "GET", c:get("/user/api/proxies/cities",
+      { proxy_type = "premium", country_code = "DE" }))
+    refused(400, "/user/api/proxies/isps", "GET", c:get("/user/api/proxies/isps",
+      { proxy_type = "standart", country_code = "DE", region_code = "BE", city_code = "berlin" }))
+    refused(405, "/user/api/me", "GET", c:request { method = "DELETE", path = "/user/api/me" })
+    refused(405, "/health", "GET", c:request { method = "POST", path = "/health", headers = {} })
+    refused(405, "/health/live", "GET", c:request { method = "PUT", path = "/health/live", headers = {} })
+    expect_all_seen()
   end)
 
   it("403 on an order that is not Datacenter or ISP", function()
-    local f = { account = fixture.account, catalog = fixture.catalog, orders = { {
+    local f = { account = fixture.account, catalog = fixture.catalog, products = fixture.products, orders = { {
       order_id = 1, product_name = "Premium Residential Proxy", cycle_name = "lifetime",
       status = "active", quantity = 1, price_paid = 100, ips = {},
     } } }
-    local other = State.new { fixture = f, token = TOKEN }
-    expect_conforming("/user/api/proxies/active", "GET", get(other, "/user/api/proxies/active", "order_id=1"), 403)
-    expect_conforming("/user/api/orders/{id}", "GET", get(other, ORDER .. "1"), 200)
+    local other = caller.new(State.new { fixture = f, token = TOKEN })
+    expect_conforming("/user/api/proxies/active", "GET", other:get("/user/api/proxies/active", "order_id=1"), 403)
+    expect_conforming("/user/api/orders/{id}", "GET", other:get(ORDER .. "1"), 200)
   end)
 
   it("an injected fault's default error body", function()
     sb:handle { method = "POST", path = "/_sandbox/faults", body = '{"path":"/user/api/me","status":503}' }
-    expect_conforming("/user/api/me", "GET", get(sb, "/user/api/me"), 503)
+    expect_conforming("/user/api/me", "GET", c:get("/user/api/me"), 503)
   end)
 
   it("finds what it is for: a null `until`, a missing field, a string for an integer", function()

@@ -106,7 +106,7 @@ describe("proxyshard-sandbox server", function()
   it("serves the API with the token and refuses it without", function()
     local status, body = curl(url, "GET", "/user/api/me")
     assert.are.equal(200, status)
-    assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 2,
+    assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 4,
       wallet_balance = 10000 }, json(body))
     status, body = curl(url, "GET", "/user/api/me", { token = false })
     assert.are.equal(401, status)
@@ -146,6 +146,23 @@ describe("proxyshard-sandbox server", function()
     assert.truthy(json(body).message:find("add_qty", 1, true))
   end)
 
+  it("routes by the operation table over HTTP: /orders/purchase is no order, /health needs no token", function()
+    local status, body = curl(url, "GET", ORDER .. "purchase")
+    assert.are.same({ 405, "Method not allowed" }, { status, json(body).message })
+    status, body = curl(url, "POST", ORDER .. "purchase",
+      { body = '{"product":"Datacenter Proxy","location":"US","cycle":"monthly","quantity":2}' })
+    assert.are.same({ 200, 20000 }, { status, json(body).order_id })
+    status, body = curl(url, "GET", ORDER .. "20000")
+    assert.are.same({ 200, 2, 600 }, { status, json(body).order.quantity, json(body).order.price_paid })
+    status, body = curl(url, "GET", "/health", { token = false })
+    assert.are.same({ 200, "Service is up" }, { status, body })
+    status, body = curl(url, "PATCH", "/user/api/proxies/sub-user/u-1?proxy_type=premium",
+      { body = '{"name":"renamed"}' })
+    assert.are.same({ 200, "Sub user edited successfully" }, { status, json(body).message })
+    status, body = curl(url, "DELETE", "/user/api/proxies/sub-user/u-1")
+    assert.are.same({ 200, "Sub user deleted successfully" }, { status, json(body).message })
+  end)
+
   it("buys add-ons and shows them in ledger, requests and state; reset restores", function()
     local status, body = curl(url, "GET", ORDER .. "12345/addons/calculate?addon_key=p0f_slots&add_qty=2")
     assert.are.equal(200, status)
@@ -163,7 +180,7 @@ describe("proxyshard-sandbox server", function()
     assert.truthy(math.tointeger(charge.at_ms) and charge.at_ms >= 0 and charge.at_ms < 10000,
       tostring(charge.at_ms))
     charge.at_ms = nil
-    assert.are.same({ seq = 1, order_id = 12345, addon_key = "p0f_slots", qty = 2,
+    assert.are.same({ seq = 1, kind = "addon", order_id = 12345, addon_key = "p0f_slots", qty = 2,
       amount_cents = 60, balance_after_cents = 9940, at = 1, request = 2, requests_seen = 2 }, charge)
 
     status, body = curl(url, "GET", "/_sandbox/requests", { token = false })

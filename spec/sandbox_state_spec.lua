@@ -103,7 +103,8 @@ describe("sandbox state", function()
     it("answers /me without a success field", function()
       local res = get(sb, "/user/api/me")
       assert.are.equal(200, res.status)
-      assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 2,
+      -- active: 12345, 12347 and the two residential orders 12400, 12401
+      assert.are.same({ email = "dev@sandbox.proxyshard.test", active_orders = 4,
         wallet_balance = 10000 }, decode(res))
     end)
 
@@ -203,9 +204,10 @@ describe("sandbox state", function()
       local res = get(sb, calculate, "addon_key=p0f_slots&add_qty=" .. max)
       assert.are.equal(200, res.status)
       assert.are.equal(max * 30, decode(res).add_total)
-      assert.are.equal("add_qty too large (at most " .. max .. ")",
+      local refused = ("add_qty must be an integer from 1 to %d, got %d"):format(max, max + 1)
+      assert.are.equal("Invalid query: " .. refused,
         err(get(sb, calculate, "addon_key=p0f_slots&add_qty=" .. (max + 1)), 400))
-      assert.are.equal("add_qty too large (at most " .. max .. ")",
+      assert.are.equal("Invalid body: " .. refused,
         err(post(sb, ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = max + 1 }), 400))
       -- the largest purchase the client allows gets as far as the balance check
       assert.are.equal("Insufficient balance",
@@ -245,12 +247,20 @@ describe("sandbox state", function()
       assert.are.equal("POST", res.headers.allow)
     end)
 
-    it("answers 404 Order not found for unknown or malformed ids", function()
-      for _, id in ipairs { "99999", "0", "-1", "abc", "12345.0", "1e3", "99999999999999999999" } do
-        assert.are.equal("Order not found", err(get(sb, ORDER .. id), 404), id)
-        assert.are.equal("Order not found",
-          err(post(sb, ORDER .. id .. "/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 }), 404))
+    it("answers 404 for unknown or malformed order ids", function()
+      local buy = { addon_key = "p0f_slots", add_qty = 1 }
+      assert.are.equal("Order not found", err(get(sb, ORDER .. "99999"), 404))
+      assert.are.equal("Order not found", err(post(sb, ORDER .. "99999/addons/purchase", buy), 404))
+      -- an id is digits only: anything else is no path of the API
+      for _, id in ipairs { "-1", "abc", "12345.0", "1e3", "%31" } do
+        assert.are.equal("Not found", err(get(sb, ORDER .. id), 404), id)
+        assert.are.equal("Not found", err(post(sb, ORDER .. id .. "/addons/purchase", buy), 404), id)
       end
+      -- digits, but no id the API can have: refused by the client's own check
+      assert.are.equal('Invalid path: id must be a positive integer up to 2^53-1, got "0"',
+        err(get(sb, ORDER .. "0"), 404))
+      assert.are.equal('Invalid path: order_id must be a positive integer, got "99999999999999999999"',
+        err(post(sb, ORDER .. "99999999999999999999/addons/purchase", buy), 404))
     end)
 
     it("splits a query string left in the path", function()
@@ -288,15 +298,21 @@ describe("sandbox state", function()
     end)
 
     it("rejects non-integer numbers, strings and booleans for integer fields", function()
-      for _, v in ipairs { "2.5", '"2"', "true", "null", "[]", "1e400" } do
-        local msg = err(post(sb, path, '{"addon_key":"p0f_slots","add_qty":' .. v .. "}"), 400)
-        assert.truthy(msg:find("^Json deserialize error: "), v)
-        assert.truthy(msg:find("add_qty", 1, true), v)
+      local function refused(v)
+        return err(post(sb, path, '{"addon_key":"p0f_slots","add_qty":' .. v .. "}"), 400)
       end
-      local msg = err(post(sb, path, '{"add_qty":1}'), 400)
-      assert.are.equal("Json deserialize error: missing field `addon_key`", msg)
-      msg = err(post(sb, path, '{"addon_key":5,"add_qty":1}'), 400)
-      assert.truthy(msg:find("addon_key", 1, true))
+      local must = "Invalid body: add_qty must be an integer from 1 to 10000, got "
+      assert.are.equal(must .. "2.5", refused("2.5"))
+      assert.are.equal(must .. '"2"', refused('"2"'))
+      assert.are.equal(must .. "true", refused("true"))
+      assert.are.equal(must .. "[] or {}", refused("[]"))
+      assert.are.equal(must .. "an array", refused("[1]"))
+      assert.are.equal(must .. "an object", refused('{"n":1}'))
+      assert.are.equal(must .. "inf", refused("1e400"))
+      assert.are.equal("Invalid body: add_qty is required", refused("null"))
+      assert.are.equal("Invalid body: addon_key is required", err(post(sb, path, '{"add_qty":1}'), 400))
+      assert.are.equal("Invalid body: addon_key must match [a-z0-9_]+, got 5",
+        err(post(sb, path, '{"addon_key":5,"add_qty":1}'), 400))
       assert.are.equal(10000, decode(get(sb, "/user/api/me")).wallet_balance)
     end)
 
@@ -340,8 +356,11 @@ describe("sandbox state", function()
       end
       assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=0").status)
       assert.are.equal(400, get(sb, path, "addon_key=p0f_slots&add_qty=-3").status)
-      assert.are.equal("add_qty too large (at most 10000)",
+      assert.are.equal("Invalid query: add_qty must be an integer from 1 to 10000, got 10001",
         err(get(sb, path, "addon_key=p0f_slots&add_qty=10001"), 400))
+      assert.are.equal('Invalid query: add_qty must be an integer from 1 to 10000, got "2.5"',
+        err(get(sb, path, "addon_key=p0f_slots&add_qty=2.5"), 400))
+      assert.are.equal("Invalid query: addon_key is required", err(get(sb, path, "add_qty=2"), 400))
       assert.are.equal(300000, decode(get(sb, path, "addon_key=p0f_slots&add_qty=10000")).add_total)
       assert.are.equal("Order is not active",
         err(get(sb, ORDER .. "12346/addons/calculate", "addon_key=p0f_slots&add_qty=1"), 400))
@@ -369,9 +388,9 @@ describe("sandbox state", function()
       post(sb, path, { addon_key = "p0f_slots", add_qty = 1 })
       -- requests 2 and 3 were the two GETs above; no clock, so no at_ms
       assert.are.same({
-        { seq = 1, order_id = 12345, addon_key = "p0f_slots", qty = 2, amount_cents = 60,
+        { seq = 1, kind = "addon", order_id = 12345, addon_key = "p0f_slots", qty = 2, amount_cents = 60,
           balance_after_cents = 9940, at = 1, request = 1, requests_seen = 1 },
-        { seq = 2, order_id = 12345, addon_key = "p0f_slots", qty = 1, amount_cents = 30,
+        { seq = 2, kind = "addon", order_id = 12345, addon_key = "p0f_slots", qty = 1, amount_cents = 30,
           balance_after_cents = 9910, at = 2, request = 4, requests_seen = 4 },
       }, sb:ledger())
     end)
@@ -400,7 +419,7 @@ describe("sandbox state", function()
     it("validates like calculate", function()
       assert.are.equal("Unknown addon_key", err(post(sb, path, { addon_key = "x", add_qty = 1 }), 400))
       assert.are.equal(400, post(sb, path, { addon_key = "p0f_slots", add_qty = 0 }).status)
-      assert.are.equal("add_qty too large (at most 10000)",
+      assert.are.equal("Invalid body: add_qty must be an integer from 1 to 10000, got 10001",
         err(post(sb, path, { addon_key = "p0f_slots", add_qty = 10001 }), 400))
       assert.are.equal("Order is not active",
         err(post(sb, ORDER .. "12346/addons/purchase", { addon_key = "p0f_slots", add_qty = 1 }), 400))
@@ -601,7 +620,7 @@ describe("sandbox state", function()
       assert.are.equal(9970, snap.account.wallet_balance)
       snap.account.wallet_balance = 1
       assert.are.equal(9970, sb:snapshot().account.wallet_balance)
-      assert.are.equal(3, #snap.orders)
+      assert.are.equal(#fixture.orders, #snap.orders)
     end)
 
     it("resets everything through the control endpoint", function()
@@ -618,6 +637,26 @@ describe("sandbox state", function()
       local o = decode(get(sb, ORDER .. "12345")).order
       assert.are.equal(3, o.p0f_slots_available)
       assert.are.equal(90, o.addons_price_paid)
+    end)
+
+    it("resets new orders, stock, residential traffic, sub-users and id counters too", function()
+      local c = require("proxyshard.sandbox.caller").new(sb)
+      local before = sb:snapshot()
+      assert.are.equal(200, c:post("/user/api/orders/purchase",
+        { product = "ISP Proxy", location = "US", cycle = "monthly", quantity = 2 }).status)
+      assert.are.equal(200, c:post("/user/api/proxies/sub-user", { name = "x", data = 1 }, { proxy_type = "premium" })
+        .status)
+      assert.are.equal(200, c:post(ORDER .. "12346/renew").status)
+      c:post("/_sandbox/reset")
+      local after = sb:snapshot()
+      for _, part in ipairs { "account", "orders", "stock", "residential" } do
+        assert.are.same(before[part], after[part], part)
+      end
+      assert.are.equal(404, c:get(ORDER .. "20000").status)
+      assert.are.equal(20000, c:post("/user/api/orders/purchase",
+        { product = "ISP Proxy", location = "US", cycle = "monthly" }).json.order_id)
+      assert.are.equal("u-4", c:post("/user/api/proxies/sub-user", { name = "x", data = 1 },
+        { proxy_type = "premium" }).json.data[1].user_id)
     end)
 
     it("serves ledger, requests and state as JSON", function()
@@ -775,6 +814,27 @@ describe("sandbox state", function()
       assert.are.same(before.orders, after.orders)
       assert.are.same(before.account, after.account)
       assert.are.same(before.ledger, after.ledger)
+    end)
+
+    it("a dry run leaves new orders, stock, residential traffic and id counters alone", function()
+      local c = require("proxyshard.sandbox.caller").new(sb)
+      add_fault { path = "/user/api/orders/purchase", action = "truncate" }
+      add_fault { path = "/user/api/proxies/sub-user", action = "drop" }
+      add_fault { path = ORDER .. "12346/renew", status = 502 }
+      local before = sb:snapshot()
+      local res = c:post("/user/api/orders/purchase", { product = "ISP Proxy", location = "DE", cycle = "monthly" })
+      assert.are.same({ 200, 20000, "truncate" }, { res.status, res.json.order_id, res.fault.action })
+      res = c:post("/user/api/proxies/sub-user", { name = "x", data = 1 }, { proxy_type = "premium" })
+      assert.are.same({ 200, "u-4", "drop" }, { res.status, res.json.data[1].user_id, res.fault.action })
+      assert.are.equal(502, c:post(ORDER .. "12346/renew").status)
+      local after = sb:snapshot()
+      for _, part in ipairs { "account", "orders", "stock", "residential" } do
+        assert.are.same(before[part], after[part], part)
+      end
+      assert.are.same({}, sb:ledger())
+      -- and the ids handed out in the dry run are handed out again
+      assert.are.equal(20000, c:post("/user/api/orders/purchase",
+        { product = "ISP Proxy", location = "DE", cycle = "monthly" }).json.order_id)
     end)
 
     it("truncate: the full answer and how many body bytes to send", function()

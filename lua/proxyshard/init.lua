@@ -6,15 +6,18 @@
 --
 -- Every call that can fail returns `nil, err`; err.kind is one of
 -- proxyshard.errors.KINDS. Amounts are money values (exact integer cents).
-local client = require "proxyshard.client"
+-- Speed: `require "proxyshard"` loads almost nothing; the client, the
+-- operation table and the C module (libcurl) load on first use — a script
+-- that only formats money, or fails on a bad option, never pays for them.
 local errors = require "proxyshard.errors"
+
+local rawset = rawset
+local require = require
 
 local M = {
   _VERSION = require "proxyshard.version",
   errors = errors,
   KINDS = errors.KINDS,
-  SIGNATURES = require("proxyshard.validate").SIGNATURES,
-  DEFAULT_BASE_URL = client.DEFAULT_BASE_URL,
 }
 
 --- Create a client.
@@ -27,16 +30,22 @@ local M = {
 -- opts.allow_insecure   allow plain http:// to a non-loopback host (default false)
 -- opts.transport        replace libcurl (see docs/transport.md)
 function M.new(opts)
-  return client.new(opts)
+  return require("proxyshard.client").new(opts)
 end
 
---- Lazily loaded so that pure-Lua uses need not load the C module.
+-- The fields loaded on first use, and what they are.
+local LAZY = {
+  money = function() return require "proxyshard.money" end,
+  SIGNATURES = function() return require("proxyshard.validate").SIGNATURES end,
+  DEFAULT_BASE_URL = function() return require("proxyshard.settings").DEFAULT_BASE_URL end,
+}
+
 setmetatable(M, { __index = function(t, k)
-  if k == "money" then
-    local money = require "proxyshard.money"
-    rawset(t, k, money)
-    return money
-  end
+  local load = LAZY[k]
+  if not load then return nil end
+  local v = load()
+  rawset(t, k, v)
+  return v
 end })
 
 return M

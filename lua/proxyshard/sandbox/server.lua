@@ -8,8 +8,9 @@
 --
 -- With `tls = { cert = "cert.pem", key = "key.pem" }` it serves HTTPS only.
 --
--- All the API logic lives in `proxyshard.sandbox.state`; this file only
--- turns HTTP requests into `state:handle` calls and back. Every answer
+-- All the API logic lives behind `proxyshard.sandbox.state` (routing,
+-- parameters, handlers, rendering); this file only turns HTTP requests into
+-- `state:handle` calls and back. Every answer
 -- carries Content-Length so HTTP/1.1 keep-alive works, and fault delays use
 -- cqueues.sleep, which parks only the current stream's coroutine (each
 -- stream runs in its own coroutine, so other connections keep being served).
