@@ -63,6 +63,8 @@ static inline void *ps_testudata(lua_State *L, int idx, const char *tname)
 #endif /* !luaL_newlib */
 
 #define lua_rawlen(L, i) lua_objlen((L), (i))
+#define lua_absindex(L, i) \
+    ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 
 #endif /* LUA_VERSION_NUM < 502 */
 

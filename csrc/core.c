@@ -1,6 +1,6 @@
 /*
- * core.c - luaopen_proxyshard_core: the module table, the session
- * metatable and libcurl's global state.
+ * core.c - luaopen_proxyshard_core: the module table, the session and
+ * multi metatables, and libcurl's global state.
  */
 #include <curl/curl.h>
 
@@ -11,6 +11,7 @@
 
 static const luaL_Reg core_funcs[] = {
     { "session", ps_session_new },
+    { "multi", ps_multi_new },
     { "sleep", ps_sleep },
     { "monotonic", ps_monotonic },
     { NULL, NULL }
@@ -28,13 +29,16 @@ static int global_gc(lua_State *L)
 }
 
 /*
- * curl_global_init once per Lua state. The cleanup hangs off a registry
- * userdata created before any session, so at lua_close it is finalized
- * after every session (finalizers run in reverse creation order) and before
- * the module is dlclose'd. libcurl counts init/cleanup pairs, so several
- * states in one process are fine.
+ * curl_global_init once per Lua state, on first use: by the first
+ * core.session or core.multi, before its userdata is made (a state that
+ * only does money never initialises libcurl, nor its TLS library). The
+ * cleanup hangs off a registry userdata made then, so at lua_close it is
+ * finalized after every session and multi (finalizers run in reverse
+ * order) and before the module is dlclose'd (the loader's finalizer is
+ * older still). libcurl counts init/cleanup pairs, so several states in
+ * one process are fine.
  */
-static void init_curl_global(lua_State *L)
+void ps_curl_global(lua_State *L)
 {
     int *initialized;
     CURLcode rc;
@@ -69,8 +73,8 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
      * LDAP/SASL and shows up as leaked under valgrind. */
     const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
 
-    init_curl_global(L);
     ps_session_init_metatable(L);
+    ps_multi_init_metatable(L);
 
     luaL_newlib(L, core_funcs);
     lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");

@@ -11,7 +11,8 @@ An exact, safe client for the ProxyShard User API: price previews and
 purchases of order add-ons (p0f signature slots) in integer cents with a
 spending cap, downgrades at renewal, OS signatures of proxy IPs, and order
 details. HTTP over libcurl from a small C module; errors are values
-(nil, err). Ships a local sandbox of the API (proxyshard-sandbox).
+(nil, err). Ships the proxyshard command (every call from the shell, and
+a REPL) and a local sandbox of the API (proxyshard-sandbox).
 ]],
   license = "MIT",
   labels = { "api", "http", "libcurl", "proxy" },
@@ -20,7 +21,9 @@ details. HTTP over libcurl from a small C module; errors are values
 -- brings it. On Debian it comes from apt (lua-cjson), which LuaRocks does not
 -- know about, so build offline with `luarocks make --deps-mode=none` (see the
 -- README). The sandbox (bin/proxyshard-sandbox) also needs lua-http (the
--- "http" rock; Debian: lua-http); the library does not, so it is not listed.
+-- "http" rock; Debian: lua-http), and the command (bin/proxyshard)
+-- lua-argparse (the "argparse" rock; Debian: lua-argparse); the library
+-- needs neither, so they are not listed.
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
@@ -41,7 +44,7 @@ build = {
   },
   install = {
     -- LuaRocks wraps it so that it finds the rock's modules from anywhere
-    bin = { ["proxyshard-sandbox"] = "bin/proxyshard-sandbox" },
+    bin = { ["proxyshard-sandbox"] = "bin/proxyshard-sandbox", proxyshard = "bin/proxyshard" },
   },
 }
 -- `luarocks --lua-version=5.4 test rockspec/proxyshard-scm-1.rockspec` from

@@ -52,13 +52,15 @@ local function signature(row)
   if row.args == "table" then
     local fields = {}
     for _, p in ipairs(params) do fields[#fields + 1] = p.name .. (p.required and "" or "?") end
-    return ("%s({ %s } [, opts])"):format(row.name, table.concat(fields, ", "))
+    local opts = row.options and ("{ " .. table.concat(row.options, ", ") .. ", … }") or "opts"
+    return ("%s({ %s } [, %s])"):format(row.name, table.concat(fields, ", "), opts)
   end
   local positional, from_opts = {}, {}
   for _, name in ipairs(row.args) do positional[name] = true end
   for _, p in ipairs(params) do
     if not positional[p.name] then from_opts[#from_opts + 1] = p.name end
   end
+  for _, name in ipairs(row.options or {}) do from_opts[#from_opts + 1] = name end
   local opts = #from_opts > 0 and ("{ " .. table.concat(from_opts, ", ") .. ", … }") or "opts"
   if #row.args == 0 then return ("%s([%s])"):format(row.name, opts) end
   return ("%s(%s [, %s])"):format(row.name, table.concat(row.args, ", "), opts)

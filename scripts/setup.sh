@@ -35,6 +35,7 @@ runtime_packages=(
                                         # (only a Recommends of libcurl)
   lua-cjson                             # JSON
   lua-http                              # the sandbox's HTTP server
+  lua-argparse                          # the proxyshard command's command line (bin/proxyshard)
 )
 # On top, for scripts/test.sh only.
 test_packages=(
@@ -47,6 +48,8 @@ test_packages=(
                                         # recommended by clang, so not pulled in by --no-install-recommends
   valgrind                              # memcheck phase
   nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache  # spec/nginx_spec.lua: a real nginx
+  lua-ldoc                              # the reference (scripts/docs.sh), built without warnings
+  tmux                                  # a real terminal for the command's prompt and the REPL (spec/repl_spec.lua)
 )
 
 packages=("${runtime_packages[@]}")

@@ -8,6 +8,10 @@
 #                   the C module built against luajit2 (scripts/build-luajit.sh)
 #   fuzz            the money parser fuzzer (scripts/fuzz.sh, FUZZ_SECONDS,
 #                   default 20); one test
+#   LDoc reference  scripts/docs.sh builds the reference without a warning;
+#                   one test
+#   bench           scripts/bench.sh --short still runs and ends with its
+#                   summary line; one test (not a measurement)
 #   valgrind        the specs that drive the C module (MEMORY_SPECS below)
 #                   under valgrind memcheck: zero errors, zero definite leaks
 #   ASan+UBSan      the same specs against the C module built with
@@ -47,7 +51,8 @@ MEMORY_SPECS=(
   spec/integration_spec.lua spec/fault_matrix_spec.lua spec/tls_spec.lua
   spec/hostile_spec.lua spec/client_spec.lua spec/retry_spec.lua
   spec/reconcile_spec.lua spec/validate_spec.lua spec/secrets_and_typos_spec.lua
-  spec/operations_client_spec.lua spec/soak_spec.lua
+  spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua
+  spec/api_calls_spec.lua spec/soak_spec.lua
 )
 
 # The specs of the library itself (not of the sandbox, which runs on Lua
@@ -57,7 +62,7 @@ LUAJIT_SPECS=(
   spec/core_session_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/reconcile_spec.lua
   spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
   spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
-  spec/operations_client_spec.lua
+  spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
 )
 
 passed=0
@@ -133,6 +138,39 @@ fuzz_test() {
   fi
 }
 
+# The benchmark suite in its short mode (tiny N, one round): not a
+# measurement here, only the proof that it still runs. One test: ok when it
+# exits 0 and its last line is its summary ("bench: ..."). Its output is
+# shown as TAP comments.
+bench_test() {
+  local out rc
+  out=$(scripts/bench.sh --short 2>&1)
+  rc=$?
+  # shellcheck disable=SC2001
+  sed 's/^/# /' <<<"$out"
+  if [[ $rc -eq 0 && $(tail -n 1 <<<"$out") == "bench: "* ]]; then
+    echo "ok 1 - bench runs"
+  else
+    echo "not ok 1 - bench runs (scripts/bench.sh --short: exit status $rc, or no summary line last)"
+    return 1
+  fi
+}
+
+# The reference (scripts/docs.sh: LDoc over the doc comments, into the
+# ignored docs/reference/). One test: ok when it builds without an LDoc
+# warning; the warnings are shown as TAP comments.
+docs_test() {
+  local out
+  if out=$(scripts/docs.sh 2>&1); then
+    echo "ok 1 - the LDoc reference builds without warnings"
+  else
+    echo "not ok 1 - the LDoc reference (scripts/docs.sh) has warnings or does not build"
+    # shellcheck disable=SC2001
+    sed 's/^/# /' <<<"$out"
+    return 1
+  fi
+}
+
 # valgrind memcheck over MEMORY_SPECS, with fewer iterations/requests where a
 # spec allows it (memcheck runs Lua some 20 times slower). Only busted is
 # under valgrind, not the processes it starts (the sandbox, test servers).
@@ -190,6 +228,8 @@ phase "lua5.4 busted" lua54_specs "$@"
 if [[ $# -eq 0 ]]; then
   phase "LuaJIT" luajit_specs
   phase "fuzz" fuzz_test
+  phase "LDoc reference" docs_test
+  phase "bench" bench_test
   if [[ -z $quick ]]; then
     phase "valgrind memcheck" memcheck_specs
     phase "ASan+UBSan" asan_specs

@@ -453,6 +453,21 @@ describe("proxyshard.core session", function()
       end)
     end
 
+    it("initialises libcurl on first use: the first session, not the module's loading", function()
+      local code = ("package.cpath = %q\n"):format(package.cpath) .. [[
+        local core = require "proxyshard.core"
+        local key = "proxyshard.core.curl_global"
+        assert(core.money.cents(60) + core.money.cents(1))
+        assert(debug.getregistry()[key] == nil, "libcurl initialised by loading the module or by money")
+        core.session():close()
+        assert(debug.getregistry()[key] ~= nil, "libcurl not initialised by a session")
+        print("ok")
+      ]]
+      local interpreter = rawget(_G, "jit") and "luajit" or "lua5.4"
+      local out = shell.run(("%s -e %s 2>&1"):format(interpreter, shell.q(code)))
+      assert.equal("ok\n", out)
+    end)
+
     it("methods refuse other userdata", function()
       local s = core.session()
       local mt = getmetatable(s)

@@ -331,6 +331,55 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     return out
   end
 
+  -- client:map inside nginx: light threads over the transport under
+  -- `prefix` ("" the subrequest location, "/resty" lua-resty-http).
+  local function map_specs(prefix)
+    local function map(items, concurrency)
+      return get(prefix .. "/map?items=" .. items .. "&concurrency=" .. concurrency)
+    end
+
+    describe("client:map, in light threads", function()
+      it("gives the results in list order, errors per item, concurrently", function()
+        sb:fault { method = "GET", path = ORDER, delay_ms = 600 }
+        local m = map("fetch,missing,boom,quote", 4)
+        assert.is_true(m.results[1].ok, m.results[1].text)
+        assert.are.equal(12345, m.results[1].order_id)
+        assert.are.equal("not_found", m.results[2].kind)
+        assert.matches("boom in fn", m.results[3].raised)
+        assert.are.equal(60, m.results[4].total)
+        assert.are.equal(1, m.finished[4]) -- the slow one ended last
+        assert.is_true(m.elapsed >= 0.55 and m.elapsed < 1.1, m.elapsed)
+      end)
+
+      it("runs at most `concurrency` items at once, side by side", function()
+        sb:fault { method = "GET", path = CALCULATE, delay_ms = 300, times = 0 }
+        local m = map("quote,quote,quote,quote,quote,quote", 3)
+        for i = 1, 6 do assert.are.equal(60, m.results[i].total, m.results[i].text) end
+        assert.are.equal(3, m.most)
+        -- two rounds of 0.3 s; one after another would be 1.8 s
+        assert.is_true(m.elapsed >= 0.55 and m.elapsed < 1.2, m.elapsed)
+      end)
+
+      it("a purchase among quotes: one charge", function()
+        local m = map("quote,quote,buy,quote,quote", 5)
+        assert.is_true(m.results[3].ok, m.results[3].text)
+        assert.are.equal(60, m.results[3].quoted)
+        for _, i in ipairs { 1, 2, 4, 5 } do assert.are.equal(60, m.results[i].total) end
+        assert.are.equal(1, #sb:ledger())
+        assert.are.equal(1, #seen("POST", PURCHASE))
+      end)
+
+      it("its answer dropped: that item unknown_outcome, exactly one charge, the others fine", function()
+        sb:fault { method = "POST", path = PURCHASE, action = "drop", commit = true }
+        local m = map("quote,quote,buy,quote,quote", 5)
+        assert.are.equal("unknown_outcome", m.results[3].kind, m.results[3].text)
+        for _, i in ipairs { 1, 2, 4, 5 } do assert.are.equal(60, m.results[i].total, m.results[i].text) end
+        assert.are.equal(1, #sb:ledger())
+        assert.are.equal(1, #seen("POST", PURCHASE))
+      end)
+    end)
+  end
+
   describe("through the subrequest location", function()
     it("quotes: 3 → 5 p0f slots for 60 cents", function()
       local q = get("/quote?qty=2")
@@ -528,6 +577,18 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
         assert.are.same({ 5, 7 }, { r[2].current_qty, r[2].new_qty })
       end)
 
+      it("spends money the other ways too: a new order under a cap, a renewal, traffic", function()
+        local r = sequence("purchase_order,renew,add_bandwidth")
+        for i = 1, 3 do assert.is_true(r[i].ok, r[i].text or r[i].message) end
+        assert.are.equal(300, r[1].quote_total)
+        assert.is_true(r[1].order_id >= 20000)
+        local kinds = {}
+        for _, entry in ipairs(sb:ledger()) do kinds[#kinds + 1] = entry.kind end
+        table.sort(kinds)
+        assert.are.same({ "bandwidth", "order", "renewal" }, kinds) -- one charge each
+        assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+      end)
+
       it("an 8 MiB answer is read whole, then refused: max_response_bytes is checked after", function()
         hs.rule { method = "GET", path = ORDER, action = "huge", bytes = 8 * 1024 * 1024 }
         local r = sequence("fetch,fetch", "&retries=0")
@@ -557,6 +618,8 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       assert.is_true(t.b_end >= t.a_start + 1.0, "B ended before A could")
       assert.is_true(t.b_time >= 0.5, "B took " .. t.b_time)
     end)
+
+    map_specs("")
   end)
 
   describe("through the real lua-resty-http", function()
@@ -574,6 +637,18 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       local status = read_file("/proc/" .. tostring(pid) .. "/status") or ""
       return assert(tonumber(status:match("VmHWM:%s*(%d+) kB")), "no VmHWM for worker " .. tostring(pid))
     end
+
+    it("spends money the other ways too: a new order under a cap, a renewal, traffic", function()
+      local r = sequence("purchase_order,renew,add_bandwidth")
+      for i = 1, 3 do assert.is_true(r[i].ok, r[i].text or r[i].message) end
+      assert.are.equal(300, r[1].quote_total)
+      assert.is_true(r[1].order_id >= 20000)
+      local kinds = {}
+      for _, entry in ipairs(sb:ledger()) do kinds[#kinds + 1] = entry.kind end
+      table.sort(kinds)
+      assert.are.same({ "bandwidth", "order", "renewal" }, kinds) -- one charge each
+      assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+    end)
 
     it("is the real module, 0.17.2", function()
       assert.truthy(read_file(nx.prefix .. "/nginx.conf"):find(RESTY_PATH, 1, true))
@@ -720,6 +795,8 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       local c = conns()
       assert.are_not.equal(c[1], c[2])
     end)
+
+    map_specs("/resty")
   end)
 end)
 

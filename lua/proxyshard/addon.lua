@@ -60,7 +60,7 @@ end
 local PURCHASE = operations.find("addon", "purchase")
 
 -- purchase's own options, and those of every call
-local PURCHASE_OPTIONS = options.set({ "max_total", "reconcile", "settle" }, engine.option_names(PURCHASE))
+local PURCHASE_OPTIONS = options.set(PURCHASE.options, engine.option_names(PURCHASE))
 
 --- Send the purchase request once (no quote, no reconciliation).
 function Addon:send_purchase(qty, call)

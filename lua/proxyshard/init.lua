@@ -38,6 +38,7 @@ local LAZY = {
   money = function() return require "proxyshard.money" end,
   SIGNATURES = function() return require("proxyshard.validate").SIGNATURES end,
   DEFAULT_BASE_URL = function() return require("proxyshard.settings").DEFAULT_BASE_URL end,
+  help = function() return require "proxyshard.help" end,
 }
 
 setmetatable(M, { __index = function(t, k)

@@ -17,7 +17,7 @@ local format = string.format
 local M = {}
 
 local PURCHASE = operations.find("client", "purchase_order")
-local OPTIONS = options.set({ "max_total", "reconcile", "settle" }, engine.option_names(PURCHASE))
+local OPTIONS = options.set(PURCHASE.options, engine.option_names(PURCHASE))
 
 -- the purchase's parameters that the price calculation takes too
 local QUOTED = { "product", "location", "cycle", "quantity", "promo_code", "addons" }

@@ -30,6 +30,7 @@
 --   model    the proxyshard.model.* module that wraps the result
 --   flow     the method is hand-written on top of this row (a cap,
 --            reconciliation, paging); the row still builds the request
+--   options  a flow's own option names, beside the call options
 --   example  one line of Lua for help() and the docs
 local shapes = require "proxyshard.shapes"
 
@@ -83,7 +84,7 @@ local rows = {
       .. 'quantity = 10, addons = { p0f_slots = 5 } }' },
 
   { name = "purchase_order", handle = "client", method = "POST", path = "/user/api/orders/purchase",
-    class = "write", spends = true, flow = true,
+    class = "write", spends = true, flow = true, options = { "max_total", "reconcile", "settle" },
     summary = "buy a new order; with max_total it quotes first and buys nothing above the cap",
     params = {
       { "product", at = "body", check = "text", required = true },
@@ -151,7 +152,7 @@ local rows = {
     example = 'client:order(12345):set_deletion{ { ip = "203.0.113.7", value = true } }' },
 
   { name = "renew", handle = "order", method = "POST", path = "/user/api/orders/{id}/renew",
-    class = "write", spends = true, flow = true,
+    class = "write", spends = true, flow = true, options = { "reconcile", "settle" },
     summary = "renew an on-hold order (charges the wallet)",
     params = { ORDER_AS_ID }, args = {}, answer = ack, model = "ack",
     example = "client:order(12346):renew{ reconcile = true }" },
@@ -198,7 +199,7 @@ local rows = {
     model = "quote", example = 'client:order(12345):addon("p0f_slots"):quote(2)' },
 
   { name = "purchase", handle = "addon", method = "POST", path = "/user/api/orders/{order_id}/addons/purchase",
-    class = "write", spends = true, flow = true,
+    class = "write", spends = true, flow = true, options = { "max_total", "reconcile", "settle" },
     summary = "buy more units of an add-on; with max_total it quotes first and buys nothing above the cap",
     params = { ORDER, ADDON_KEY, { "add_qty", at = "body", check = "quantity", required = true } },
     args = { "add_qty" },

@@ -38,8 +38,8 @@ function Order:addon(key)
   return require("proxyshard.addon").new(self, key)
 end
 
-local TOP_UP_OPTIONS = options.set({ "max_total", "reconcile", "settle" }, engine.option_names(
-  operations.find("addon", "purchase")))
+local ADDON_PURCHASE = operations.find("addon", "purchase")
+local TOP_UP_OPTIONS = options.set(ADDON_PURCHASE.options, engine.option_names(ADDON_PURCHASE))
 
 --- Make sure the order has at least `free` unused p0f slots: read it, and
 -- buy only the slots missing (nothing when there are enough). Run twice —
@@ -75,7 +75,7 @@ function Order:top_up_p0f(free, opts)
 end
 
 local RENEW = operations.find("order", "renew")
-local RENEW_OPTIONS = options.set({ "reconcile", "settle" }, engine.option_names(RENEW))
+local RENEW_OPTIONS = options.set(RENEW.options, engine.option_names(RENEW))
 
 -- What a renewal changes: the status, or the expiry.
 local function renewal_state(info)

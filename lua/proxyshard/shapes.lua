@@ -7,6 +7,7 @@
 -- the quote's total) or the call has nothing to return without it.
 local M = {}
 
+--- One add-on line of an order.
 M.addon_line = {
   addon_key = "string",
   catalog_id = "integer",
@@ -15,7 +16,7 @@ M.addon_line = {
   pending = { object = { action = "string", next_qty = "count" } },
 }
 
--- the order of GET /user/api/orders/{id}
+--- The order of GET /user/api/orders/{id}.
 M.order = {
   order_id = "integer",
   product_name = "string",

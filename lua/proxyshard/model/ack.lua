@@ -10,6 +10,7 @@ local Ack = base.class("proxyshard.ack", function(self)
   return format("%s: done%s", self.operation, self.message and (" (" .. self.message .. ")") or "")
 end)
 
+--- The Ack of a change: the answer `r` of the row `ctx.row` (its message).
 function M.new(r, ctx)
   return base.wrap(Ack, { message = r.message, operation = ctx.row.name })
 end

@@ -1,6 +1,7 @@
 --- One add-on line of an order: units active now, their unit price, and
 -- the change (if any) pending for the next renewal.
 local setmetatable = setmetatable
+local base = require "proxyshard.model.base"
 local format = string.format
 local tostring = tostring
 local ipairs = ipairs
@@ -44,9 +45,7 @@ end
 
 --- Wrap each line of a converted list (nil stays nil).
 function M.list(lines)
-  if lines == nil then return nil end
-  for i = 1, #lines do M.new(lines[i]) end
-  return lines
+  return base.list(AddonLine, lines)
 end
 
 return M

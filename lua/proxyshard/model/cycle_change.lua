@@ -15,6 +15,7 @@ local CycleChange = base.class("proxyshard.cycle_change", function(self)
   return text
 end)
 
+--- The CycleChange for the converted answer `r` of change_cycle (`ctx.values` has the cycle asked).
 function M.new(r, ctx)
   return base.wrap(CycleChange, {
     order_id = r.order_id or (r.order and r.order.order_id) or ctx.values.order_id,

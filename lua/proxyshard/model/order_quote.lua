@@ -17,6 +17,7 @@ local OrderQuote = base.class("proxyshard.order_quote", function(self)
   return text
 end)
 
+--- The OrderQuote for the converted calculate answer `r` (`ctx.values`: what was asked).
 function M.new(r, ctx)
   local values = ctx and ctx.values or {}
   r.product, r.quantity = values.product, values.quantity

@@ -1,6 +1,7 @@
 --- One proxy IP of a DC/ISP order, as GET /user/api/proxies/active lists it.
 -- The proxy password is kept in the table but never printed.
 local setmetatable = setmetatable
+local base = require "proxyshard.model.base"
 local format = string.format
 local tostring = tostring
 
@@ -21,8 +22,7 @@ end
 
 --- Wrap each item of a converted list.
 function M.list(items)
-  for i = 1, #items do M.new(items[i]) end
-  return items
+  return base.list(Proxy, items)
 end
 
 return M

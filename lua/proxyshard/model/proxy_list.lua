@@ -4,6 +4,7 @@ local proxy = require "proxyshard.model.proxy"
 
 local M = {}
 
+--- The list of proxies of the converted answer `r`, and the order's tag.
 function M.new(r)
   return proxy.list(r.data), r.order_tag
 end

@@ -3,6 +3,7 @@
 -- success with no count updated them all).
 local M = {}
 
+--- The number of IPs updated, from the answer `r` (else the items of `ctx.values`).
 function M.new(r, ctx)
   return r.updated or #ctx.values.items
 end

@@ -14,6 +14,7 @@ local Page = base.class("proxyshard.sub_user_page", function(self)
     self.next_offset and (", more from offset " .. self.next_offset) or "")
 end)
 
+--- The page for the converted sub-users answer `r` (`ctx.values`: offset and limit).
 function M.new(r, ctx)
   local values = ctx.values
   local offset, limit = values.offset or 0, values.limit or order_page.DEFAULT_LIMIT

@@ -14,6 +14,7 @@ local TopUp = base.class("proxyshard.top_up", function(self)
   return head .. format(": bought %d%s", self.bought, cost and (" for " .. tostring(cost)) or "")
 end)
 
+--- Wrap what top_up_p0f did: { order_id, wanted, free_before, bought, free_after, receipt }.
 function M.new(fields)
   return base.wrap(TopUp, fields)
 end

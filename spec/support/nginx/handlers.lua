@@ -11,6 +11,7 @@ local proxyshard = require "proxyshard"
 local tonumber = tonumber
 local tostring = tostring
 local pcall = pcall
+local ipairs = ipairs
 
 local M = {}
 
@@ -128,6 +129,24 @@ local OPS = {
     if not info then return error_table(err) end
     return { ok = true, order_id = info.order_id, p0f_slots_used = info.p0f_slots_used }
   end,
+  -- the other calls that spend money: a new order under a cap, a renewal,
+  -- traffic for a residential order
+  purchase_order = function(c)
+    local r, err = c:purchase_order({ product = "Datacenter Proxy", location = "DE", cycle = "monthly",
+      quantity = 1 }, { max_total = "3.00", reconcile = true })
+    if not r then return error_table(err) end
+    return { ok = true, order_id = r.order_id, quote_total = r.quote.total.cents }
+  end,
+  renew = function(c)
+    local r, err = c:order(12346):renew { reconcile = true }
+    if not r then return error_table(err) end
+    return { ok = true, message = r.message }
+  end,
+  add_bandwidth = function(c)
+    local r, err = c:order(12400):add_bandwidth(1)
+    if not r then return error_table(err) end
+    return { ok = true, message = r.message }
+  end,
 }
 
 --- Through the hostile front: the calls ?ops= (e.g. purchase,quote) one
@@ -143,6 +162,47 @@ function M.sequence(transport)
     results[#results + 1] = r
   end
   answer { results = results }
+end
+
+-- The items of M.map: each returns a JSON-able table, or raises.
+local MAP_OPS = {
+  quote = OPS.quote,
+  fetch = OPS.fetch,
+  missing = function(c)
+    local info, err = c:order(99999):fetch()
+    return info and { ok = true } or error_table(err)
+  end,
+  buy = function(c)
+    local r, err = c:order(12345):addon("p0f_slots"):purchase(2, { max_total = 100 })
+    if not r then return error_table(err) end
+    return { ok = true, addons_price_paid = r.addons_price_paid.cents, quoted = r.quote.total.cents }
+  end,
+  boom = function() error("boom in fn") end,
+}
+
+--- client:map over ?items= (e.g. quote,buy,missing,boom) with
+-- ?concurrency=: the results in list order (a raised error as
+-- { raised = ... }), the order the items finished in, the most items
+-- running at once, and the seconds it all took.
+function M.map(transport)
+  local c = client(transport)
+  local items = {}
+  for op in (ngx.var.arg_items or ""):gmatch("[^,]+") do items[#items + 1] = op end
+  local finished, running, most = {}, 0, 0
+  local t0 = seconds()
+  local results, err = c:map(items, function(op, i)
+    running = running + 1
+    most = math.max(most, running)
+    local ok, r = pcall(assert(MAP_OPS[op], op), c)
+    running = running - 1
+    finished[#finished + 1] = i
+    if not ok then error(r, 0) end
+    return r
+  end, { concurrency = tonumber(ngx.var.arg_concurrency) })
+  if not results then return answer(error_table(err)) end
+  local out = {}
+  for i, r in ipairs(results) do out[i] = r.value or { ok = false, raised = tostring(r.err) } end
+  answer { results = out, finished = finished, most = most, elapsed = seconds() - t0 }
 end
 
 -- Quote in a phase given by the caller; the result, value or error, as JSON.

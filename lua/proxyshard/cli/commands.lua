@@ -1,0 +1,211 @@
+--- The commands of `proxyshard`, made from the operation table: one per
+-- row (proxyshard.operations), named after it (`set_tag` is `set-tag`),
+-- plus the hand-written ones (`top-up`, `repl`). A new row gets its
+-- command with nothing written here, unless its name is taken: then the
+-- generator raises, and the row needs an entry in ALIASES.
+--
+-- A command's arguments come from the row: the parameters its handle binds
+-- are positional first (order id, add-on key, proxy type, user id), then
+-- the row's positional `args`; a row whose args are a table takes each
+-- parameter as `--name value`; its other parameters (such as
+-- add_bandwidth's promo_code) are `--name value` options too. What an
+-- argument is (a number, true/false, IP=SIGNATURE pairs) comes from the
+-- parameter's `check`. The flows get their own options (FLOW_OPTIONS).
+-- This module is data only: proxyshard.cli.parser builds the argparse
+-- parser from it, proxyshard.cli.run runs it.
+-- @module proxyshard.cli.commands
+local operations = require "proxyshard.operations"
+local help = require "proxyshard.help"
+
+local ipairs = ipairs
+local format = string.format
+local concat = table.concat
+local gsub = string.gsub
+local upper = string.upper
+
+local M = {}
+
+--- Command names that are not the row's: where two rows share a name
+-- (order:fetch, sub_user:fetch) or the issue names it otherwise.
+M.ALIASES = {
+  ["order.fetch"] = "order",
+  ["order.set_signatures"] = "sign",
+  ["sub_user.fetch"] = "sub-user",
+  ["sub_user.rename"] = "rename-sub-user",
+  ["sub_user.delete"] = "delete-sub-user",
+}
+
+--- Options of the hand-written flows, on top of the row's parameters:
+-- name → { flag, argname, help, flag_only }.
+M.FLOW_OPTIONS = {
+  max_total = { "--max-total", argname = "DOLLARS", dollars = true,
+    help = 'the most to spend, in dollars ("1.00", or "1"): quotes first and buys nothing above it (exit 3)' },
+  reconcile = { "--reconcile", flag_only = true,
+    help = "when the answer is lost, re-read to find out whether it was done (instead of exit 4)" },
+  settle = { "--settle", argname = "SECONDS", number = true, help = "how long --reconcile re-reads (default 10)" },
+}
+
+--- Rows whose flows read every page: `--all` calls this method instead.
+-- `params`: whether the method takes the row's table (all_orders does,
+-- all_sub_users does not).
+M.ALL_PAGES = {
+  ["client.orders"] = { method = "all_orders", params = true },
+  ["residential.sub_users"] = { method = "all_sub_users", params = false },
+}
+
+--- How the command line spells a parameter, by its check: the argname
+-- shown in --help, and the conversion from text (proxyshard.cli.convert).
+M.ARG_TYPES = {
+  id = { argname = "ID", convert = "integer" },
+  quantity = { argname = "N", convert = "integer" },
+  offset = { argname = "N", convert = "integer" },
+  limit = { argname = "N", convert = "integer" },
+  gb = { argname = "GB", convert = "integer" },
+  boolean = { argname = "true|false", convert = "boolean" },
+  signature_items = { argname = "IP=SIGNATURE", convert = "signature_items", many = true },
+  deletion_items = { argname = "IP=true|false", convert = "deletion_items", many = true },
+  addons_json = { argname = "KEY=N[,KEY=N...]", convert = "addons" },
+  addons_list = { argname = "KEY=N[,KEY=N...]", convert = "addons" },
+}
+
+local function dashed(name)
+  return (gsub(name, "_", "-"))
+end
+
+-- The type of a parameter: ARG_TYPES's for its check, else text named
+-- after the parameter (--status STATUS).
+local function arg_type(check, name)
+  return M.ARG_TYPES[check] or { argname = upper(name), convert = "text" }
+end
+
+-- The parameters a handle's chain binds, outermost first, with the check
+-- of each (from any row that binds it).
+local function chain_of(handle)
+  local chain = {}
+  local h = help.BY_HANDLE[handle]
+  while h and h.parent do
+    for i = #h.binds, 1, -1 do
+      table.insert(chain, 1, { name = h.binds[i], maker = h.maker, handle = h.handle })
+    end
+    h = help.BY_HANDLE[h.parent]
+  end
+  for _, link in ipairs(chain) do
+    for _, row in ipairs(operations.rows) do
+      for _, p in ipairs(row.params) do
+        if p.bound == link.handle and not link.check then link.check = p.check end
+      end
+    end
+    link.check = link.check or "text"
+  end
+  return chain
+end
+
+local function param(row, name)
+  for _, p in ipairs(row.params) do
+    if p.name == name then return p end
+  end
+end
+
+--- The command of one row.
+function M.from_row(row)
+  local key = row.handle .. "." .. row.name
+  local command = {
+    name = M.ALIASES[key] or dashed(row.name), key = key, row = row, handle = row.handle,
+    summary = row.summary, spends = row.spends, positionals = {}, options = {},
+    flow = help.FLOWS[key], all = M.ALL_PAGES[key],
+  }
+  for _, link in ipairs(chain_of(row.handle)) do
+    local t = arg_type(link.check, link.name)
+    command.positionals[#command.positionals + 1] = { name = link.name, check = link.check, maker = link.maker,
+      convert = t.convert, argname = upper(link.name) }
+  end
+  local taken = {}
+  if row.args ~= "table" then
+    for _, name in ipairs(row.args) do
+      local p = param(row, name)
+      local t = arg_type(p.check, name)
+      taken[name] = true
+      command.positionals[#command.positionals + 1] = { name = name, check = p.check, convert = t.convert,
+        many = t.many, argname = t.many and t.argname or upper(name) }
+    end
+  end
+  for _, p in ipairs(row.params) do
+    if not p.bound and p.value == nil and not taken[p.name] then
+      local t = arg_type(p.check, p.name)
+      command.options[#command.options + 1] = {
+        name = p.name, flag = "--" .. dashed(p.name), argname = t.argname, convert = t.convert,
+        required = row.args == "table" and p.required, check = p.check,
+        -- a table row's parameters go in its table; another row's in opts
+        into = row.args == "table" and "params" or "opts",
+      }
+    end
+  end
+  for _, name in ipairs(command.flow or {}) do
+    local o = M.FLOW_OPTIONS[name]
+    command.options[#command.options + 1] = { name = name, flag = o[1], argname = o.argname, help = o.help,
+      flag_only = o.flag_only, into = "opts",
+      convert = (o.number and "number") or (o.dollars and "dollars") or (o.flag_only and "flag") or "text" }
+  end
+  return command
+end
+
+local list, by_name
+
+--- The hand-written commands' modules.
+M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.repl" }
+
+--- The commands of `rows`, then the hand-written ones: the list and the
+-- commands by name. Raises when two have one name.
+function M.make(rows)
+  local made, names = {}, {}
+  local function add(command)
+    if names[command.name] then
+      error(format("proxyshard.cli: two commands are named %q (%s and %s): give one an alias in "
+        .. "proxyshard.cli.commands.ALIASES", command.name, names[command.name].key or names[command.name].name,
+        command.key or command.name), 0)
+    end
+    names[command.name] = command
+    made[#made + 1] = command
+  end
+  for _, row in ipairs(rows) do add(M.from_row(row)) end
+  for _, module in ipairs(M.HAND_WRITTEN) do add(require(module).command) end
+  return made, names
+end
+
+--- Every command: those of the operation table's rows (in its order),
+-- then the hand-written. Raises when two have one name.
+function M.all()
+  if not list then list, by_name = M.make(operations.rows) end
+  return list
+end
+
+--- The command named `name`, or nil.
+function M.find(name)
+  M.all()
+  return by_name[name]
+end
+
+--- The command of a row, or nil.
+function M.for_row(row)
+  for _, command in ipairs(M.all()) do
+    if command.row == row then return command end
+  end
+end
+
+--- One line of usage: proxyshard purchase ORDER_ID ADDON_KEY ADD_QTY [--max-total DOLLARS] ...
+function M.usage(command)
+  if command.usage then return command.usage end
+  local words = { "proxyshard", command.name }
+  for _, p in ipairs(command.positionals) do
+    words[#words + 1] = p.many and (p.argname .. "...") or p.argname
+  end
+  for _, o in ipairs(command.options) do
+    local w = o.flag_only and o.flag or (o.flag .. " " .. o.argname)
+    words[#words + 1] = o.required and w or ("[" .. w .. "]")
+  end
+  if command.all then words[#words + 1] = "[--all]" end
+  if command.spends then words[#words + 1] = "[--yes] [--dry-run]" end
+  return concat(words, " ")
+end
+
+return M

@@ -1,0 +1,216 @@
+--- What the command prints: readable text (amounts as `$1.50`, lists as
+-- aligned tables), or JSON for machines (`--json`): amounts as exact
+-- integer cents in fields named `<field>_cents`, handles and functions
+-- left out, keys sorted, one document per command.
+-- @module proxyshard.cli.render
+local json = require "proxyshard.json"
+local base = require "proxyshard.model.base"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local getmetatable = getmetatable
+local rawget = rawget
+local format = string.format
+local rep = string.rep
+local concat = table.concat
+local sort = table.sort
+local upper = string.upper
+local gsub = string.gsub
+local mtype = math.type
+
+local M = {}
+
+local function money()
+  return package.loaded["proxyshard.money"]
+end
+
+local function is_money(v)
+  local m = money()
+  return m ~= nil and m.is(v)
+end
+
+-- A handle (client, order, add-on...): it has a `bound` method. Not data.
+local function is_handle(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(rawget(mt, "bound")) == "function"
+end
+
+local MAX_DEPTH = 12
+
+local function to_plain(v, depth)
+  if depth > MAX_DEPTH then return nil end
+  if is_money(v) then return v.cents end
+  local tv = type(v)
+  if tv == "number" then
+    if mtype(v) == "float" then
+      local i = math.tointeger(v)
+      if i then return i end
+      return format("%.17g", v) -- proxyshard.json writes integers only
+    end
+    return v
+  end
+  if tv == "string" or tv == "boolean" then return v end
+  if tv ~= "table" then return nil end
+  if is_handle(v) then return nil end
+  if json.is_array(v) and (#v > 0 or base.is_list(v)) then
+    local out = json.array {}
+    for i = 1, #v do out[i] = to_plain(v[i], depth + 1) end
+    return out
+  end
+  local out = {}
+  for k, x in pairs(v) do
+    if type(k) == "string" and k:sub(1, 1) ~= "_" then
+      local plain = to_plain(x, depth + 1)
+      if plain ~= nil then
+        out[is_money(x) and (k .. "_cents") or k] = plain
+      end
+    end
+  end
+  return out
+end
+
+--- A library value as plain data for JSON: money as integer cents (its
+-- field renamed `<name>_cents`), models as objects, lists as arrays.
+function M.plain(v)
+  return to_plain(v, 0)
+end
+
+--- One JSON document, with a newline.
+function M.json(doc)
+  return json.encode(M.plain(doc)) .. "\n"
+end
+
+-- The fields of an error worth a machine's while (the message is already
+-- redacted by the library).
+local ERROR_FIELDS = { "kind", "message", "status", "method", "path", "argument", "attempts", "request_sent",
+  "bought", "reconciled", "retry_after", "max_total", "quote", "observed_qty", "expected_qty" }
+
+--- An error as plain data: { kind, message, status, ... }.
+function M.error(err)
+  if type(err) ~= "table" then return { kind = "internal", message = tostring(err) } end
+  local out = {}
+  for _, k in ipairs(ERROR_FIELDS) do
+    if err[k] ~= nil then out[k] = err[k] end
+  end
+  return out
+end
+
+-- Text
+
+--- The columns of a list's items, by the item's class: the fields shown,
+-- in order. A class not listed shows its scalar fields, sorted; a field
+-- whose name has "password" in it is never shown as text.
+M.COLUMNS = {
+  ["proxyshard.order_summary"] = { "order_id", "product_name", "cycle_name", "expires_at", "auto_renewal", "tag" },
+  ["proxyshard.proxy"] = { "ip", "status", "signature", "http_port", "socks_port", "until", "username" },
+  ["proxyshard.product"] = { "name", "location", "cycles", "description" },
+  ["proxyshard.stock"] = { "country", "product", "amount" },
+  ["proxyshard.place"] = { "code", "name", "region", "country" },
+  ["proxyshard.sub_user"] = { "user_id", "first_name", "data", "data_spent", "data_remain" },
+  ["proxyshard.addon_line"] = { "addon_key", "qty", "price_per_unit", "pending" },
+}
+
+local function cell(v)
+  if v == nil then return "-" end
+  if is_money(v) then return tostring(v) end
+  local tv = type(v)
+  if tv == "boolean" then return v and "yes" or "no" end
+  if tv ~= "table" then return tostring(v) end
+  local mt = getmetatable(v)
+  if mt and mt.__tostring then return tostring(v) end
+  if v.name then return tostring(v.name) end
+  if v.action then return v.action .. (v.next_qty and (" to " .. v.next_qty) or "") end
+  local parts = {}
+  for i = 1, #v do parts[i] = cell(v[i]) end
+  return concat(parts, ", ")
+end
+
+local function width(s)
+  return utf8.len(s) or #s
+end
+
+local function header(name)
+  return upper((gsub(name, "_", " ")))
+end
+
+local function scalar_fields(item)
+  local names = {}
+  for k, v in pairs(item) do
+    if type(k) == "string" and not k:find("password") and type(v) ~= "function" and not is_handle(v)
+        and (type(v) ~= "table" or is_money(v)) then
+      names[#names + 1] = k
+    end
+  end
+  sort(names)
+  return names
+end
+
+--- A list as an aligned table with a header line; `columns` (the field
+-- names) defaults to the item class's (COLUMNS).
+function M.table(items, columns)
+  if #items == 0 then return "(none)" end
+  local first = items[1]
+  if type(first) ~= "table" then
+    local lines = {}
+    for i = 1, #items do lines[i] = cell(items[i]) end
+    return concat(lines, "\n")
+  end
+  local mt = getmetatable(first)
+  columns = columns or (mt and M.COLUMNS[rawget(mt, "__name") or ""]) or scalar_fields(first)
+  local rows, widths = { {} }, {}
+  for c, name in ipairs(columns) do
+    rows[1][c] = header(name)
+    widths[c] = width(rows[1][c])
+  end
+  for i = 1, #items do
+    local row = {}
+    for c, name in ipairs(columns) do
+      row[c] = cell(items[i][name])
+      if width(row[c]) > widths[c] then widths[c] = width(row[c]) end
+    end
+    rows[#rows + 1] = row
+  end
+  local lines = {}
+  for r, row in ipairs(rows) do
+    local parts = {}
+    for c = 1, #columns do
+      local text = row[c]
+      parts[c] = c < #columns and (text .. rep(" ", widths[c] - width(text))) or text
+    end
+    lines[r] = (gsub(concat(parts, "  "), "%s+$", ""))
+  end
+  return concat(lines, "\n")
+end
+
+local function is_list(v)
+  return type(v) == "table" and not is_money(v) and (base.is_list(v) or (#v > 0 and json.is_array(v)))
+end
+
+--- The pages (a model holding one page of a list): the field with the
+-- list, shown as a table, the other fields under it. Any other model is
+-- shown by its tostring.
+M.PAGES = {
+  ["proxyshard.order_page"] = "orders",
+  ["proxyshard.sub_user_page"] = "sub_users",
+}
+
+--- A result as text: a list as a table; a page as the table of its items
+-- and a line of its other fields; anything else by tostring.
+function M.text(v)
+  if v == nil then return "" end
+  if is_list(v) then return M.table(v) end
+  local mt = type(v) == "table" and getmetatable(v)
+  local field = mt and M.PAGES[rawget(mt, "__name") or ""]
+  if field and type(v[field]) == "table" then
+    local rest = {}
+    for _, k in ipairs(scalar_fields(v)) do rest[#rest + 1] = format("%s: %s", (gsub(k, "_", " ")), cell(v[k])) end
+    local text = M.table(v[field])
+    if #rest > 0 then text = text .. "\n(" .. concat(rest, ", ") .. ")" end
+    return text
+  end
+  return tostring(v)
+end
+
+return M

@@ -1,0 +1,592 @@
+#!/usr/bin/env bash
+# The benchmark suite (issue 11). Not a pass/fail test: it prints figures.
+# It starts its own nginx on a free loopback port (bench/nginx.conf.template,
+# its own prefix in a temporary folder): the calculate path answers a fixed
+# JSON at once, and under /slow after 20 ms (ngx.sleep, the worker does not
+# block). It builds the C module (scripts/lib/build.sh, and
+# scripts/build-luajit.sh for LuaJIT) and its own C programs with cc
+# against libcurl (bench/*.c: the easy-handle loop that is the limit, a
+# curl_multi program at concurrency 20, a timer), then prints:
+#   - the request rate of each client on one kept-alive connection (3
+#     rounds, interleaved, the order rotated each round; medians), its
+#     ratio to the C loop, CPU µs per request (the client's own, from
+#     getrusage / os.clock, and nginx's worker's, from /proc/PID/schedstat),
+#     the ratio again from those CPU times, and peak RSS (VmHWM) after N
+#     and after 10·N requests;
+#   - 200 quotes against the 20 ms answer: C curl_multi at concurrency 20,
+#     client:map at concurrency 20 (when the client has it), one after the
+#     other;
+#   - cold start: `require "proxyshard"` over a bare interpreter (median of
+#     20 interleaved runs);
+#   - and, last, one summary line "bench: ...".
+# Client and server run pinned to one and the same CPU (taskset -c
+# $BENCH_CPU, default 1), as the issue measured, every time: the ratios are
+# of whole request costs, client and server, on one core.
+#   usage: scripts/bench.sh             the full run (about 2 minutes)
+#          scripts/bench.sh --short     tiny N, one round: proves it runs (BENCH_SHORT=1 too)
+#          scripts/bench.sh --profile   instructions per request under valgrind --tool=callgrind
+#                                       (C loop, perform, quote(), the Lua layer alone; by shared
+#                                       object; the Lua functions by VM instructions; cold start)
+#   BENCH_N (default 5000; --short 200) timed requests per client and round
+#   BENCH_CPU (default 1) the CPU client and server are pinned to
+#   BENCH_RSS_BUDGET (default 15) seconds a client may take for its 9·N
+#     requests more (peak RSS after 10·N); a slower one is skipped
+#   BENCH_PROFILE_N (default 1000) requests of the longer callgrind run
+# Exit status 0 when every client that is there ran; 1 when one failed or
+# nothing could be measured (the summary line says so). Installs nothing:
+# the tools come from scripts/setup.sh --tests (nginx and its Lua module,
+# luajit2, lua-socket, curl, valgrind); lua-http from scripts/setup.sh.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+root=$PWD
+source scripts/lib/build.sh
+
+usage() { echo "usage: scripts/bench.sh [--short | --profile]" >&2; }
+short=${BENCH_SHORT:-0}
+[[ $short == 0 ]] && short=
+profile=
+for arg in "$@"; do
+  case $arg in
+    --short) short=1 ;;
+    --profile) profile=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage; exit 2 ;;
+  esac
+done
+
+if [[ -n $short ]]; then
+  N=${BENCH_N:-200} rounds=1 slow_count=40 cold_runs=5
+else
+  N=${BENCH_N:-5000} rounds=3 slow_count=200 cold_runs=20
+fi
+concurrency=20
+cpu=${BENCH_CPU:-1}
+rss_budget=${BENCH_RSS_BUDGET:-15}
+profile_n=${BENCH_PROFILE_N:-1000}
+if ((cpu >= $(nproc))); then cpu=0; fi
+warm=$((N / 10))
+((warm > 200)) && warm=200
+((warm < 10)) && warm=10
+
+started=$(date +%s.%N)
+elapsed() { awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
+
+# The summary line, last, and out.
+finish() {
+  echo "$1"
+  exit "$2"
+}
+
+need=()
+for tool in nginx cc pkg-config lua5.4 taskset timeout; do
+  command -v "$tool" >/dev/null || need+=("$tool")
+done
+[[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]] || need+=("nginx's Lua module")
+pkg-config --exists libcurl 2>/dev/null || need+=("libcurl headers")
+[[ -n $profile ]] && ! command -v valgrind >/dev/null && need+=(valgrind)
+if ((${#need[@]})); then
+  echo "bench: missing: ${need[*]} (scripts/setup.sh --tests installs them)" >&2
+  finish "bench: failed: missing ${need[*]}" 1
+fi
+
+work=$(mktemp -d /tmp/proxyshard-bench.XXXXXX)
+nginx_pid=
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+  if [[ -n $nginx_pid ]]; then
+    kill -QUIT "$nginx_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$nginx_pid" 2>/dev/null
+    wait "$nginx_pid" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---- build ---------------------------------------------------------------
+
+if ! log=$(build_module build); then
+  printf '%s\n' "$log" >&2
+  finish "bench: failed: the build of the C module (build/)" 1
+fi
+have_luajit=
+if command -v luajit >/dev/null && scripts/build-luajit.sh >/dev/null 2>"$work/luajit-build.log" &&
+    luajit -e 'require "cjson"' 2>/dev/null; then
+  have_luajit=1
+fi
+curl_cflags=$(pkg-config --cflags libcurl) curl_libs=$(pkg-config --libs libcurl)
+for prog in easy_loop multi timeit; do
+  # shellcheck disable=SC2086 # the flags are words
+  if ! cc -O2 -Wall -Wextra -o "$work/$prog" "bench/$prog.c" $curl_cflags $curl_libs 2>"$work/cc.log"; then
+    cat "$work/cc.log" >&2
+    finish "bench: failed: cc bench/$prog.c" 1
+  fi
+done
+
+export LUA_PATH_5_4="$root/lua/?.lua;$root/lua/?/init.lua;$root/bench/?.lua;;"
+export LUA_CPATH_5_4="$root/build/lib/?.so;;"
+export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/bench/?.lua;;"
+export LUA_CPATH="$root/build-luajit/lib/?.so;;"
+if ! core_error=$(lua5.4 -e 'require "proxyshard.core"' 2>&1); then
+  echo "bench: warning: proxyshard.core (build/) does not load; the rows that need it will fail:" >&2
+  grep -m1 . <<<"$core_error" >&2
+fi
+
+# ---- nginx ---------------------------------------------------------------
+
+QUOTE='{"success":true,"addon_key":"p0f_slots","catalog_id":1,"price_per_unit":30,"current_qty":3,"add_qty":2,"new_qty":5,"add_total":60}'
+CALC=/user/api/orders/12345/addons/calculate
+run_as=
+[[ $(id -u) == 0 ]] && run_as="user root;" # the worker must read the 0700 prefix
+
+start_nginx() {
+  local prefix=$work/nginx attempt
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 40000))
+    rm -rf "$prefix"
+    mkdir -p "$prefix/logs" "$prefix/tmp"
+    sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$port|g" -e "s|@QUOTE@|$QUOTE|g" -e "s|@USER@|$run_as|g" \
+      bench/nginx.conf.template >"$prefix/nginx.conf"
+    taskset -c "$cpu" nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
+      </dev/null >"$prefix/logs/stderr.log" 2>&1 &
+    nginx_pid=$!
+    for _ in $(seq 100); do
+      kill -0 "$nginx_pid" 2>/dev/null || break
+      if curl -sf -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then return 0; fi
+      sleep 0.05
+    done
+    kill -KILL "$nginx_pid" 2>/dev/null
+    wait "$nginx_pid" 2>/dev/null
+    nginx_pid=
+    grep -qs "Address already in use" "$prefix/logs/error.log" "$prefix/logs/stderr.log" || break
+    echo "bench: port $port taken (attempt $attempt), another one" >&2
+  done
+  cat "$prefix/logs/stderr.log" "$prefix/logs/error.log" >&2 2>/dev/null
+  return 1
+}
+if ! command -v curl >/dev/null; then
+  finish "bench: failed: no curl (scripts/setup.sh --tests installs it)" 1
+fi
+start_nginx || finish "bench: failed: nginx did not start" 1
+base="http://127.0.0.1:$port"
+url="$base$CALC?addon_key=p0f_slots&add_qty=2" # what quote(2) asks for
+slow_base="$base/slow"
+slow_url="$slow_base$CALC?addon_key=p0f_slots&add_qty=2"
+
+# ---- helpers -------------------------------------------------------------
+
+# field LINE NAME: the value of NAME=value in a result line
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { printf \"$1\", ($2) }"; }  # parenthesised: a bare ">" would make awk write to a file
+pinned() { timeout 600 taskset -c "$cpu" "$@"; }
+
+# run_result CMD...: run CMD pinned; its result line into $out, or return 1
+# with the reason in $why
+out="" why=""
+run_result() {
+  local rc
+  out=$(pinned "$@" 2>"$work/stderr.log")
+  rc=$?
+  out=$(grep '^result ' <<<"$out" | tail -1)
+  if [[ $rc -ne 0 || -z $out ]]; then
+    why="exit $rc: $(grep -m1 . "$work/stderr.log" | cut -c1-110)"
+    return 1
+  fi
+}
+
+# ---- callgrind -----------------------------------------------------------
+
+if [[ -n $profile ]]; then
+  n1=$((profile_n / 5)) n2=$profile_n pwarm=50
+  echo "# bench --profile: instructions per request under valgrind --tool=callgrind ($(valgrind --version))"
+  echo "# the client process only (nginx runs natively on CPU $cpu, not counted): (Ir after $n2 requests"
+  echo "# - Ir after $n1) / $((n2 - n1)), so start-up and the $pwarm warm-up requests cancel out"
+  echo
+  declare -A ir pname objk
+  profiles=(c_loop perform quote fake)
+  pname=([c_loop]="C loop, one reused easy handle" [perform]="proxyshard.core session:perform"
+    [quote]="client:order(id):addon(k):quote(n), Lua 5.4" [fake]="the Lua layer alone (fake transport)")
+  pstatus=0
+  annotate() { callgrind_annotate --inclusive=no --threshold=100 "$1" 2>/dev/null; }
+  for p in "${profiles[@]}"; do
+    for n in $n1 $n2; do
+      case $p in
+        c_loop) cmd=("$work/easy_loop" "$url" "$n" "$n" "$pwarm") ;;
+        perform) cmd=(lua5.4 bench/perform.lua "$url" "$n" "$n" "$pwarm") ;;
+        quote) cmd=(lua5.4 bench/quote.lua "$base" "$n" "$n" "$pwarm") ;;
+        fake) cmd=(lua5.4 bench/quote.lua "$base" "$n" "$n" "$pwarm" fake) ;;
+      esac
+      if ! run_result valgrind --tool=callgrind --log-file="$work/cg.$p.$n.log" \
+          --callgrind-out-file="$work/cg.$p.$n.out" "${cmd[@]}"; then
+        echo "${pname[$p]}: failed ($why)"
+        pstatus=1
+        continue 2
+      fi
+      ir[$p.$n]=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/cg.$p.$n.log")
+      annotate "$work/cg.$p.$n.out" >"$work/cg.$p.$n.txt"
+    done
+    ir[$p]=$(calc "%.0f" "(${ir[$p.$n2]} - ${ir[$p.$n1]}) / ($n2 - $n1)")
+    printf '%-50s %8s instructions per request\n' "${pname[$p]}" "$(calc "%.1fk" "${ir[$p]} / 1000")"
+    while IFS='|' read -r o v; do objk[$p|$o]=$v; done < <(awk -v n=$((n2 - n1)) -v mode=objects \
+      -f bench/cgdiff.awk "$work/cg.$p.$n1.txt" "$work/cg.$p.$n2.txt")
+  done
+  if [[ -n ${ir[quote]:-} && -n ${ir[c_loop]:-} && -n ${ir[perform]:-} ]]; then
+    echo "# quote() - C loop: $(calc "%.1fk" "(${ir[quote]} - ${ir[c_loop]}) / 1000");" \
+      "perform - C loop: $(calc "%.1fk" "(${ir[perform]} - ${ir[c_loop]}) / 1000");" \
+      "quote() - perform: $(calc "%.1fk" "(${ir[quote]} - ${ir[perform]}) / 1000")"
+  fi
+
+  echo
+  echo "== the same, by shared object (k instructions per request; lua5.4 and libcurl are stripped) =="
+  printf '%-40s %9s %9s %9s %9s\n' object "C loop" perform "quote()" "Lua only"
+  mapfile -t objects < <(for key in "${!objk[@]}"; do echo "${key#*|}"; done | sort -u)
+  # largest in quote() first
+  for o in "${objects[@]}"; do echo "${objk[quote|$o]:-0}|$o"; done | sort -t'|' -k1,1 -gr |
+    while IFS='|' read -r _ o; do
+      printf '%-40s' "$o"
+      for p in "${profiles[@]}"; do printf ' %9s' "${objk[$p|$o]:--}"; done
+      echo
+    done
+
+  if [[ -f $work/cg.quote.$n2.txt ]]; then
+    echo
+    echo "== quote(): the functions with the most instructions of their own, k per request =="
+    awk -v n=$((n2 - n1)) -v mode=functions -f bench/cgdiff.awk "$work/cg.quote.$n1.txt" "$work/cg.quote.$n2.txt" |
+      sort -t'|' -k1,1 -gr | head -20 | while IFS='|' read -r v f; do printf '%8s  %s\n' "$v" "${f//$root\//}"; done
+  fi
+
+  echo
+  echo "== quote(): the Lua functions with the most Lua VM instructions (debug.sethook count, every 7th) =="
+  if out=$(pinned lua5.4 bench/luaprof.lua "$base" "$n2" 2>"$work/stderr.log"); then
+    while IFS='|' read -r kind share per where; do
+      case $kind in
+        total) echo "$per Lua VM instructions per request (C functions such as cjson's do not count here)" ;;
+        file) printf '  file %6s %6s  %s\n' "$share" "$per" "${where//$root\//}" ;;
+        fn) printf '  fn   %6s %6s  %s\n' "$share" "$per" "${where//$root\//}" ;;
+      esac
+    done <<<"$out"
+  else
+    echo "failed: $(grep -m1 . "$work/stderr.log")"
+    pstatus=1
+  fi
+
+  echo
+  echo "== cold start under callgrind: the whole process =="
+  cold_ir=()
+  for e in '' 'require "proxyshard"'; do
+    if run_result "$work/timeit" valgrind --tool=callgrind --log-file="$work/cg.cold.log" \
+        --callgrind-out-file="$work/cg.cold.out" lua5.4 -e "$e"; then
+      cold_ir+=("$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/cg.cold.log")")
+      printf '%-50s %8s instructions\n' "lua5.4 -e '$e'" "$(calc "%.2fM" "${cold_ir[-1]} / 1e6")"
+    fi
+  done
+  require_ir=n/a
+  if ((${#cold_ir[@]} == 2)); then
+    require_ir=$(calc "%.1fM" "(${cold_ir[1]} - ${cold_ir[0]}) / 1e6")
+    echo "# require \"proxyshard\": $require_ir instructions over a bare lua5.4"
+  fi
+  echo
+  k() {
+    if [[ -n ${ir[$1]:-} ]]; then calc "%.0fk" "${ir[$1]} / 1000"; else echo failed; fi
+  }
+  finish "bench: instructions per request (callgrind): C loop $(k c_loop), perform $(k perform), quote $(k quote), Lua layer alone $(k fake); require $require_ir" "$pstatus"
+fi
+
+# ---- the rate table --------------------------------------------------------
+
+clients=(c_loop perform quote54 quotejit fake curl_cli luahttp luasocket luasocket_raw requests)
+declare -A label=(
+  [c_loop]="C loop, one reused easy handle (the limit)"
+  [perform]="proxyshard.core session:perform"
+  [quote54]="client:order(id):addon(k):quote(n), Lua 5.4"
+  [quotejit]="the same, LuaJIT"
+  [fake]="the same, Lua layer alone (fake transport)"
+  [curl_cli]="curl CLI, N URLs in one process"
+  [luahttp]="lua-http, kept-alive (+ cjson.decode)"
+  [luasocket]="LuaSocket socket.http (+ cjson.decode)"
+  [luasocket_raw]="LuaSocket, HTTP/1.1 by hand, kept-alive"
+  [requests]="Python requests.Session (+ .json())"
+)
+declare -A state rates cpus srv hwm_n hwm_end
+# nginx's one worker: its CPU time (ns, user + system) from /proc/PID/schedstat
+worker_pid=$(pgrep -P "$nginx_pid" | head -n 1)
+server_ns() {
+  local ns=0
+  [[ -n $worker_pid ]] && read -r ns _ <"/proc/$worker_pid/schedstat" 2>/dev/null
+  echo "${ns:-0}"
+}
+for c in "${clients[@]}"; do state[$c]=ok; done
+[[ -n $have_luajit ]] || state[quotejit]="not installed (luajit, its cjson, or scripts/build-luajit.sh)"
+lua5.4 -e 'package.path = package.path .. ";/usr/share/lua/5.3/?.lua;/usr/share/lua/5.3/?/init.lua"
+  .. ";/usr/share/lua/5.2/?.lua;/usr/share/lua/5.2/?/init.lua"
+  require "http.client"' 2>/dev/null || state[luahttp]="not installed (lua-http)"
+lua5.4 -e 'require "socket.http"' 2>/dev/null || { state[luasocket]="not installed (lua-socket)"; state[luasocket_raw]=${state[luasocket]}; }
+python3 -c "import requests" 2>/dev/null || state[requests]="not installed (python3 -c \"import requests\" fails)"
+have_map=$(lua5.4 -e 'local c = require("proxyshard").new { token = "t", base_url = "http://127.0.0.1:1" }
+  io.write(type(c.map) == "function" and "yes" or "no")' 2>/dev/null)
+
+# curl CLI: a config file of K URLs (and the same three headers)
+curl_config() {
+  local file=$work/urls.$1
+  if [[ ! -f $file ]]; then
+    {
+      echo 'header = "Accept: application/json"'
+      echo 'header = "User-Agent: proxyshard-lua/bench (curl CLI)"'
+      echo 'header = "Authorization: Bearer bench-token"'
+      yes "url = \"$url\"" | head -n "$1"
+    } >"$file"
+  fi
+  echo "$file"
+}
+
+# run_client NAME TOTAL: one run; adds to rates/cpus/srv, sets hwm_n/hwm_end
+run_client() {
+  local c=$1 total=$2 cmd s0
+  s0=$(server_ns)
+  case $c in
+    c_loop) cmd=("$work/easy_loop" "$url" "$N" "$total" "$warm") ;;
+    perform) cmd=(lua5.4 bench/perform.lua "$url" "$N" "$total" "$warm") ;;
+    quote54) cmd=(lua5.4 bench/quote.lua "$base" "$N" "$total" "$warm") ;;
+    quotejit) cmd=(luajit bench/quote.lua "$base" "$N" "$total" "$warm") ;;
+    fake) cmd=(lua5.4 bench/quote.lua "$base" "$N" "$total" "$warm" fake) ;;
+    luahttp) cmd=(lua5.4 bench/luahttp.lua "$url" "$N" "$total" "$warm") ;;
+    luasocket) cmd=(lua5.4 bench/luasocket_http.lua "$url" "$N" "$total" "$warm") ;;
+    luasocket_raw) cmd=(lua5.4 bench/luasocket.lua "$url" "$N" "$total" "$warm") ;;
+    requests) cmd=(python3 bench/requests_loop.py "$url" "$N" "$total" "$warm") ;;
+    curl_cli)
+      # one process per figure, start-up included (no warm-up possible)
+      if ! run_result "$work/timeit" curl -s -K "$(curl_config "$N")"; then
+        state[$c]="failed ($why)"
+        return
+      fi
+      srv[$c]+=" $(calc "%.2f" "($(server_ns) - $s0) / 1000 / $N")"
+      rates[$c]+=" $(calc "%.1f" "$N / $(field "$out" wall)")"
+      cpus[$c]+=" $(calc "%.2f" "$(field "$out" cpu) * 1e6 / $N")"
+      hwm_n[$c]=$(field "$out" maxrss)
+      if ((total > N)); then
+        if run_result "$work/timeit" curl -s -K "$(curl_config "$total")"; then
+          hwm_end[$c]=$(field "$out" maxrss)
+        fi
+      fi
+      return
+      ;;
+  esac
+  if ! run_result "${cmd[@]}"; then
+    state[$c]="failed ($why)"
+    return
+  fi
+  srv[$c]+=" $(calc "%.2f" "($(server_ns) - $s0) / 1000 / ($warm + $total)")"
+  rates[$c]+=" $(calc "%.1f" "$N / $(field "$out" wall)")"
+  cpus[$c]+=" $(calc "%.2f" "$(field "$out" cpu) * 1e6 / $N")"
+  hwm_n[$c]=$(field "$out" hwm_n)
+  ((total > N)) && hwm_end[$c]=$(field "$out" hwm_end)
+}
+
+echo "# proxyshard bench$([[ -n $short ]] && echo " --short"), $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)," \
+  "$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(lua5.4 -v 2>&1 | cut -d' ' -f1-2), $(luajit -v 2>/dev/null | cut -d' ' -f1-2), $(curl --version | head -1 | cut -d' ' -f1-4)," \
+  "$(nginx -v 2>&1 | cut -d: -f2 | tr -d ' '), module build ${PROXYSHARD_BUILD_TYPE:-RelWithDebInfo}"
+echo "# nginx on 127.0.0.1:$port (one worker, no access log); client and server both pinned to CPU $cpu (taskset -c $cpu)"
+echo
+echo "== GET the calculate path (fixed JSON, 130 bytes), one kept-alive connection; N=$N timed requests after" \
+  "$warm warm-up, $rounds round(s) interleaved; medians =="
+
+rotation=("${clients[@]}")
+for ((r = 1; r <= rounds; r++)); do
+  last_round=$((r == rounds))
+  for c in "${rotation[@]}"; do
+    [[ ${state[$c]} == ok ]] || continue
+    total=$N
+    if ((last_round)); then
+      # the last round goes on to 10·N for the peak RSS, when that fits the budget
+      total=$((10 * N))
+      if [[ -n ${rates[$c]:-} ]]; then
+        # shellcheck disable=SC2086 # the rates are words
+        est=$(calc "%.0f" "9 * $N / $(median ${rates[$c]})")
+        ((est > rss_budget)) && total=$N
+      fi
+      [[ $c == luasocket ]] && ((10 * N > 20000)) && total=$N # a connection per request: TIME_WAIT
+    fi
+    run_client "$c" "$total"
+  done
+  # rotate the order by a third for the next round
+  shift_by=$(((${#rotation[@]} + 2) / 3))
+  rotation=("${rotation[@]:shift_by}" "${rotation[@]:0:shift_by}")
+done
+
+declare -A med_rate med_cpu med_srv
+for c in "${clients[@]}"; do
+  [[ -n ${rates[$c]:-} ]] || continue
+  # shellcheck disable=SC2086
+  med_rate[$c]=$(median ${rates[$c]})
+  # shellcheck disable=SC2086
+  med_cpu[$c]=$(median ${cpus[$c]})
+  # shellcheck disable=SC2086
+  med_srv[$c]=$(median ${srv[$c]})
+done
+limit=${med_rate[c_loop]:-}
+ratio() { [[ -n $limit && -n ${med_rate[$1]:-} ]] && calc "%.2f" "${med_rate[$1]} / $limit"; }
+# the same ratio from CPU time, client + nginx per request: less moved by
+# what else runs on the machine
+cpu_ratio() {
+  [[ -n ${med_cpu[c_loop]:-} && -n ${med_cpu[$1]:-} ]] &&
+    calc "%.2f" "(${med_cpu[c_loop]} + ${med_srv[c_loop]}) / (${med_cpu[$1]} + ${med_srv[$1]})"
+}
+spread() {
+  ((rounds > 1)) || { echo "-"; return; }
+  # shellcheck disable=SC2086
+  printf '%s\n' ${rates[$1]} | sort -g | awk -v m="${med_rate[$1]}" '{ a[NR] = $1 } END { printf "%.0f%%", (a[NR] - a[1]) * 100 / m }'
+}
+
+# (µ is two bytes: the header's width for that column is one more)
+printf '%-46s %9s %6s %6s %11s %7s %6s %9s %10s\n' client "req/s" ratio spread "CPU µs/req" nginx by-CPU \
+  "RSS@N kB" "RSS@10N kB"
+for c in "${clients[@]}"; do
+  if [[ ${state[$c]} != ok || -z ${med_rate[$c]:-} ]]; then
+    printf '%-46s %s\n' "${label[$c]}" "${state[$c]}"
+    continue
+  fi
+  r=$(ratio "$c")
+  [[ $c == fake ]] && r="-"
+  nginx_us=$(calc "%.1f" "${med_srv[$c]}") by_cpu=$(cpu_ratio "$c")
+  [[ $c == fake ]] && nginx_us="-" by_cpu="-"
+  printf '%-46s %9.0f %6s %6s %10.1f %7s %6s %9s %10s\n' "${label[$c]}" "${med_rate[$c]}" "$r" "$(spread "$c")" \
+    "${med_cpu[$c]}" "$nginx_us" "$by_cpu" "${hwm_n[$c]:--}" "${hwm_end[$c]:-skipped}"
+done
+echo "# ratio: req/s over the C loop's; spread: (max - min) / median of the rounds; CPU: the client process's"
+echo "# (user + system); nginx: its worker's CPU µs per request meanwhile (/proc/PID/schedstat), on the same"
+echo "# CPU; by-CPU: the ratio from CPU time instead, (client + nginx) of the C loop over this row's, which"
+echo "# what else runs on the machine moves less; RSS: VmHWM after warm-up + N and after warm-up + 10·N requests"
+echo "# (curl CLI: ru_maxrss of a process doing N, and of one doing 10·N; its req/s and CPU include its start);"
+echo "# skipped: 9·N more would take over BENCH_RSS_BUDGET=${rss_budget} s (socket.http: a connection per request)."
+echo "# The fake row has no HTTP at all: what the Lua layer of quote() costs by itself."
+
+# RSS flat: the library's rows grow by at most 5 % (and 256 kB) from N to 10·N
+rss_flat=yes rss_rows=0
+for c in perform quote54 quotejit; do
+  [[ -n ${hwm_n[$c]:-} && -n ${hwm_end[$c]:-} ]] || continue
+  rss_rows=$((rss_rows + 1))
+  if (($(calc "%d" "${hwm_end[$c]} > ${hwm_n[$c]} * 1.05 + 256"))); then rss_flat="no (${label[$c]})"; fi
+done
+((rss_rows)) || rss_flat="not measured"
+
+# ---- 200 quotes against 20 ms --------------------------------------------
+
+echo
+echo "== $slow_count quotes against an answer that takes 20 ms; $rounds round(s), medians =="
+declare -A swall
+slow_state_map=ok slow_state_multi=ok slow_state_seq=ok
+[[ $have_map == yes ]] || slow_state_map="client:map not available"
+for ((r = 1; r <= rounds; r++)); do
+  if [[ $slow_state_multi == ok ]]; then
+    if run_result "$work/multi" "$slow_url" "$slow_count" "$concurrency"; then
+      swall[multi]+=" $(field "$out" wall)"
+    else
+      slow_state_multi="failed ($why)"
+    fi
+  fi
+  if [[ $slow_state_map == ok ]]; then
+    if run_result lua5.4 bench/map.lua "$slow_base" "$slow_count" "$concurrency" map; then
+      if [[ $out == "result unavailable" ]]; then
+        slow_state_map="client:map not available"
+      else
+        swall[map]+=" $(field "$out" wall)"
+        ok=$(field "$out" ok)
+        ((ok == slow_count)) || slow_state_map="failed (only $ok of $slow_count results are quotes)"
+      fi
+    else
+      slow_state_map="failed ($why)"
+    fi
+  fi
+  if [[ $slow_state_seq == ok ]]; then
+    if run_result lua5.4 bench/map.lua "$slow_base" "$slow_count" 1 seq; then
+      swall[seq]+=" $(field "$out" wall)"
+    else
+      slow_state_seq="failed ($why)"
+    fi
+  fi
+done
+slow_row() { # KEY LABEL STATE
+  if [[ $3 == ok && -n ${swall[$1]:-} ]]; then
+    # shellcheck disable=SC2086
+    printf '%-46s %8.3f s\n' "$2" "$(median ${swall[$1]})"
+  else
+    printf '%-46s %s\n' "$2" "$3"
+  fi
+}
+slow_row multi "C curl_multi, concurrency $concurrency (the limit)" "$slow_state_multi"
+slow_row map "client:map, concurrency $concurrency" "$slow_state_map"
+slow_row seq "client quote(), one after the other" "$slow_state_seq"
+
+# ---- cold start ------------------------------------------------------------
+
+echo
+echo "== cold start: wall time of the whole process, median of $cold_runs runs, interleaved =="
+declare -A cold
+cold_cmds=(bare54 req54)
+[[ -n $have_luajit ]] && cold_cmds+=(barejit reqjit)
+cold_failed=
+for ((i = 1; i <= cold_runs; i++)); do
+  for k in "${cold_cmds[@]}"; do
+    case $k in
+      bare54) cmd=(lua5.4 -e '') ;;
+      req54) cmd=(lua5.4 -e 'require "proxyshard"') ;;
+      barejit) cmd=(luajit -e '') ;;
+      reqjit) cmd=(luajit -e 'require "proxyshard"') ;;
+    esac
+    if run_result "$work/timeit" "${cmd[@]}"; then
+      cold[$k]+=" $(field "$out" wall)"
+    else
+      cold_failed="$k: $why"
+    fi
+  done
+done
+cold_ms() { # shellcheck disable=SC2086
+  calc "%.2f" "$(median ${cold[$1]}) * 1000"
+}
+require_ms=
+if [[ -n ${cold[bare54]:-} && -n ${cold[req54]:-} ]]; then
+  require_ms=$(calc "%.1f" "$(cold_ms req54) - $(cold_ms bare54)")
+  printf '%-46s %8s ms\n' "lua5.4 -e ''" "$(cold_ms bare54)"
+  printf '%-46s %8s ms   (+%s ms)\n' "lua5.4 -e 'require \"proxyshard\"'" "$(cold_ms req54)" "$require_ms"
+fi
+if [[ -n ${cold[barejit]:-} && -n ${cold[reqjit]:-} ]]; then
+  printf '%-46s %8s ms\n' "luajit -e ''" "$(cold_ms barejit)"
+  printf '%-46s %8s ms   (+%s ms)\n' "luajit -e 'require \"proxyshard\"'" "$(cold_ms reqjit)" \
+    "$(calc "%.1f" "$(cold_ms reqjit) - $(cold_ms barejit)")"
+fi
+[[ -n $cold_failed ]] && echo "cold start failed: $cold_failed"
+
+# ---- summary -------------------------------------------------------------
+
+status=0
+for c in "${clients[@]}"; do [[ ${state[$c]} == failed* ]] && status=1; done
+[[ $slow_state_multi == ok && $slow_state_seq == ok && $slow_state_map != failed* && -z $cold_failed ]] || status=1
+[[ -n $limit ]] || status=1
+
+fmt_ratio() {
+  local r
+  r=$(ratio "$1")
+  [[ -z $r && ${state[$1]} == failed* ]] && r=failed
+  echo "${r:-n/a}"
+}
+ahead="n/a"
+if [[ -n ${med_rate[quote54]:-} && -n ${med_rate[curl_cli]:-} ]]; then
+  ahead=no
+  (($(calc "%d" "${med_rate[quote54]} > ${med_rate[curl_cli]}"))) && ahead=yes
+fi
+if [[ $slow_state_map == ok ]]; then
+  # shellcheck disable=SC2086
+  map_fig="$(calc "%.2f" "$(median ${swall[map]})") s"
+elif [[ $slow_state_map == failed* ]]; then
+  map_fig="failed"
+else
+  map_fig="n/a"
+fi
+echo
+echo "# $(elapsed) s in all"
+mode=""
+[[ -n $short ]] && mode=" [short: N=$N, 1 round, $slow_count quotes]"
+finish "bench: quote $(fmt_ratio quote54) (target 0.80), LuaJIT $(fmt_ratio quotejit) (0.90), perform $(fmt_ratio perform) (0.95), curl CLI $(fmt_ratio curl_cli) (quote ahead: $ahead), map ${slow_count}@20ms $map_fig (0.26), require ${require_ms:-n/a} ms (3), RSS flat: $rss_flat$mode" "$status"
