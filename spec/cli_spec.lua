@@ -209,11 +209,7 @@ describe("against the sandbox", function()
     sb:reset()
   end)
 
-  local function spent()
-    local total = 0
-    for _, charge in ipairs(sb:ledger()) do total = total + charge.amount_cents end
-    return total
-  end
+  local function spent() return sb:spent() end
 
   describe("a read", function()
     it("prints the order as text, amounts in dollars", function()

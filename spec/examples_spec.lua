@@ -33,11 +33,7 @@ describe("the examples, against the sandbox", function()
     sb:reset()
   end)
 
-  local function spent()
-    local total = 0
-    for _, charge in ipairs(sb:ledger()) do total = total + charge.amount_cents end
-    return total
-  end
+  local function spent() return sb:spent() end
 
   describe("examples/cron-topup.sh", function()
     local state

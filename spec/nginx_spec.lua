@@ -324,6 +324,20 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     return cjson.decode(body).results
   end
 
+  -- A new order under a cap, a renewal and traffic, in one handler through
+  -- `sequence`: each went through, and each charged once.
+  local function other_spends(sequence)
+    local r = sequence("purchase_order,renew,add_bandwidth")
+    for i = 1, 3 do assert.is_true(r[i].ok, r[i].text or r[i].message) end
+    assert.are.equal(300, r[1].quote_total)
+    assert.is_true(r[1].order_id >= 20000)
+    local kinds = {}
+    for _, entry in ipairs(sb:ledger()) do kinds[#kinds + 1] = entry.kind end
+    table.sort(kinds)
+    assert.are.same({ "bandwidth", "order", "renewal" }, kinds)
+    assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+  end
+
   -- The hostile front's connection numbers of the requests it passed or shaped.
   local function conns()
     local out = {}
@@ -578,15 +592,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       end)
 
       it("spends money the other ways too: a new order under a cap, a renewal, traffic", function()
-        local r = sequence("purchase_order,renew,add_bandwidth")
-        for i = 1, 3 do assert.is_true(r[i].ok, r[i].text or r[i].message) end
-        assert.are.equal(300, r[1].quote_total)
-        assert.is_true(r[1].order_id >= 20000)
-        local kinds = {}
-        for _, entry in ipairs(sb:ledger()) do kinds[#kinds + 1] = entry.kind end
-        table.sort(kinds)
-        assert.are.same({ "bandwidth", "order", "renewal" }, kinds) -- one charge each
-        assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+        other_spends(sequence)
       end)
 
       it("an 8 MiB answer is read whole, then refused: max_response_bytes is checked after", function()
@@ -639,15 +645,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     end
 
     it("spends money the other ways too: a new order under a cap, a renewal, traffic", function()
-      local r = sequence("purchase_order,renew,add_bandwidth")
-      for i = 1, 3 do assert.is_true(r[i].ok, r[i].text or r[i].message) end
-      assert.are.equal(300, r[1].quote_total)
-      assert.is_true(r[1].order_id >= 20000)
-      local kinds = {}
-      for _, entry in ipairs(sb:ledger()) do kinds[#kinds + 1] = entry.kind end
-      table.sort(kinds)
-      assert.are.same({ "bandwidth", "order", "renewal" }, kinds) -- one charge each
-      assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+      other_spends(sequence)
     end)
 
     it("is the real module, 0.17.2", function()

@@ -124,13 +124,10 @@ function Addon:purchase(add_qty, opts)
   call, err = self.client:begin(opts, PURCHASE_OPTIONS)
   if not call then return nil, err end
   local o = call.opts
-  local cap, settle
-  if o.max_total ~= nil then
-    cap, err = validate.amount(o.max_total, "max_total")
-    if not cap then return nil, err end
-  end
-  settle, err = reconcile.settle(o)
-  if not settle then return nil, err end
+  local checked
+  checked, err = reconcile.purchase_options(o)
+  if not checked then return nil, err end
+  local cap, settle = checked.cap, checked.settle
 
   local quote
   if cap then

@@ -3,7 +3,6 @@
 -- and reconciliation through the order list.
 local errors = require "proxyshard.errors"
 local options = require "proxyshard.options"
-local validate = require "proxyshard.validate"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
 local reconcile = require "proxyshard.reconcile"
@@ -56,13 +55,10 @@ function M.purchase(client, params, opts)
   local call, err = client:begin(opts, OPTIONS)
   if not call then return nil, err end
   local o = call.opts
-  local cap, settle
-  if o.max_total ~= nil then
-    cap, err = validate.amount(o.max_total, "max_total")
-    if not cap then return nil, err end
-  end
-  settle, err = reconcile.settle(o)
-  if not settle then return nil, err end
+  local checked
+  checked, err = reconcile.purchase_options(o)
+  if not checked then return nil, err end
+  local cap, settle = checked.cap, checked.settle
   -- bad input sends nothing: not even the quote
   local req, values = engine.request(PURCHASE, {}, { params }, nil)
   if not req then return nil, values end

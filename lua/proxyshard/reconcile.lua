@@ -52,6 +52,19 @@ function M.settle(opts)
   return require("proxyshard.settings").seconds(opts.settle, "settle")
 end
 
+--- A purchase flow's own options, checked: { cap = money or nil (from
+-- max_total), settle = seconds }, or nil, err.
+function M.purchase_options(opts)
+  local cap, settle, err
+  if opts.max_total ~= nil then
+    cap, err = require("proxyshard.validate").amount(opts.max_total, "max_total")
+    if not cap then return nil, err end
+  end
+  settle, err = M.settle(opts)
+  if not settle then return nil, err end
+  return { cap = cap, settle = settle }
+end
+
 local function still_unknown(err, message, fields)
   err.message = err.message .. "; " .. message
   for k, v in pairs(fields or {}) do err[k] = v end

@@ -43,6 +43,13 @@ function Sandbox:requests() return self:control("GET", "/_sandbox/requests").req
 function Sandbox:state() return self:control("GET", "/_sandbox/state") end
 function Sandbox:fault(spec) return self:control("POST", "/_sandbox/faults", spec) end
 
+--- The cents charged since the last reset, all charges added up.
+function Sandbox:spent()
+  local total = 0
+  for _, charge in ipairs(self:ledger()) do total = total + charge.amount_cents end
+  return total
+end
+
 --- SIGTERM, then wait; returns what io.popen's close returns (ok, "exit", code).
 function Sandbox:stop()
   if not self.pipe then return end
