@@ -25,24 +25,10 @@ local CURLE_SSL_CACERT_BADFILE = 77
 
 -- Starts the test server; returns { port, pid, pipe }.
 local function start_server(extra)
-  local cmd = ("lua5.4 %s --lifetime 60 %s & echo pid=$!"):format(SERVER, extra or "")
-  local pipe = assert(io.popen(cmd, "r"))
-  local srv = { pipe = pipe }
-  while not (srv.pid and srv.port) do
-    local line = pipe:read("*l")
-    assert(line, "test server did not start")
-    srv.pid = srv.pid or tonumber(line:match("^pid=(%d+)"))
-    srv.port = srv.port or tonumber(line:match("^port=(%d+)"))
-  end
-  return srv
+  return shell.start(("lua5.4 %s --lifetime 60 %s"):format(SERVER, extra or ""))
 end
 
-local function stop_server(srv)
-  if srv then
-    os.execute("kill " .. srv.pid .. " 2>/dev/null")
-    srv.pipe:close()
-  end
-end
+local stop_server = shell.stop
 
 describe("proxyshard.core session", function()
   local srv, base

@@ -32,22 +32,10 @@ local now = socket.gettime
 
 -- Starts the raw test server; returns { port, pid, pipe }.
 local function start_server()
-  local pipe = assert(io.popen(("lua5.4 %s --lifetime 120 & echo pid=$!"):format(SERVER), "r"))
-  local srv = { pipe = pipe }
-  while not (srv.pid and srv.port) do
-    local line = assert(pipe:read("*l"), "test server did not start")
-    srv.pid = srv.pid or tonumber(line:match("^pid=(%d+)"))
-    srv.port = srv.port or tonumber(line:match("^port=(%d+)"))
-  end
-  return srv
+  return shell.start(("lua5.4 %s --lifetime 120"):format(SERVER))
 end
 
-local function stop_server(srv)
-  if srv then
-    os.execute("kill " .. srv.pid .. " 2>/dev/null")
-    srv.pipe:close()
-  end
-end
+local stop_server = shell.stop
 
 -- Every result of `m` until `n` have come back (each wait at most 5 s),
 -- by id.
