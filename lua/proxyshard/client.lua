@@ -117,11 +117,6 @@ function M.new(opts)
   return self
 end
 
---- The client's redactor: text -> text without the token in any spelling.
-function Client:redact(text)
-  return secrets[self].redact(text)
-end
-
 -- A call's options, checked once: the retry policy and the deadline that
 -- bounds the whole call, attempts and waits included. A flow of several
 -- requests (a purchase: quote, reads, the purchase) begins once and hands
@@ -129,10 +124,10 @@ end
 local Call = { __name = "proxyshard.call_options" }
 Call.__index = Call
 
---- Check `opts` (a table of names from `known`, default CALL_OPTIONS, or a
--- Call already begun) and start the clock. Returns the Call, or nil, err.
 local NO_OPTIONS = {}
 
+--- Check `opts` (a table of names from `known`, default CALL_OPTIONS, or a
+-- Call already begun) and start the clock. Returns the Call, or nil, err.
 function Client:begin(opts, known)
   if getmetatable(opts) == Call then return opts end
   -- Speed: no options (the usual call) means the client's own policy and
@@ -142,10 +137,9 @@ function Client:begin(opts, known)
     return setmetatable({ policy = self.retry, timeout = timeout, deadline = self.clock() + timeout,
       opts = NO_OPTIONS }, Call)
   end
-  if opts ~= nil and type(opts) ~= "table" then
+  if type(opts) ~= "table" then
     return nil, errors.invalid("opts", "must be a table, e.g. { max_retries = 0 }")
   end
-  opts = opts or {}
   local unknown = options.unknown(opts, known or M.CALL_OPTIONS, "opts")
   if unknown then return nil, unknown end
   local timeout = self.timeout

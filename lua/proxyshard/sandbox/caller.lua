@@ -12,17 +12,12 @@
 -- specs can see it), or nil when the body is not JSON.
 local cjson = require("cjson.safe").new()
 local json = require "proxyshard.json"
+local url = require "proxyshard.url"
 
 local M = {}
 
 local Caller = {}
 Caller.__index = Caller
-
-local function escape(s)
-  -- an integral float (cjson decodes every number as one) is written as an integer
-  if type(s) == "number" and math.tointeger(s) then s = ("%d"):format(s) end
-  return (tostring(s):gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end))
-end
 
 --- A query string from a table (keys sorted, values percent-encoded), or
 -- the string given.
@@ -31,9 +26,15 @@ function M.query(q)
   local keys = {}
   for k in pairs(q) do keys[#keys + 1] = k end
   table.sort(keys)
-  local parts = {}
-  for i, k in ipairs(keys) do parts[i] = escape(k) .. "=" .. escape(q[k]) end
-  return table.concat(parts, "&")
+  local pairs_list = {}
+  for i, k in ipairs(keys) do
+    local v = q[k]
+    -- an integral float (cjson decodes every number as one) is written as
+    -- an integer; any other value as its text (a spec may send 1.5 on purpose)
+    if type(v) == "number" and not math.tointeger(v) then v = tostring(v) end
+    pairs_list[i] = { k, v }
+  end
+  return url.query(pairs_list)
 end
 
 --- A caller of `sb` with `token` (default: the sandbox's own).
