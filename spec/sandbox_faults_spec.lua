@@ -315,6 +315,15 @@ describe("sandbox faults over HTTP", function()
       assert.are.equal(1, #ledger())
     end)
 
+    -- 1001 / 1000 * 1000 is not a whole number: logging it with %d raised
+    -- after the charge, and the client got a 503 for a purchase that was made
+    it("a delay that is not a whole number of ms once divided still gets its real answer", function()
+      fault { method = "POST", path = PURCHASE, delay_ms = 1001, commit = "after_delay" }
+      local r = curl(url, PURCHASE, { body = BUY })
+      assert.are.same({ 0, 200 }, { r.rc, r.code })
+      assert.are.equal(1, #ledger())
+    end)
+
     it("a reset during the wait cancels it: no charge, the waiting client gets a 503", function()
       fault { method = "POST", path = PURCHASE, delay_ms = 1000, commit = "after_delay" }
       local slow = assert(io.popen(("curl -sS --max-time 5 -H %s -H 'Content-Type: application/json'"

@@ -272,8 +272,9 @@ local function wait_for_answer(self, res, method, target)
   if not res.finish then return res end
   res = answer_or_500(self, res.finish)
   local fault = res.fault or {}
+  -- rounded: delay_ms / 1000 * 1000 is not always whole again, and %d would raise
   log_line(self, "%s %s: %s after %d ms (fault %s)", method, target,
-    fault.cancelled and "cancelled by a reset" or "handled", delay * 1000, tostring(fault.id))
+    fault.cancelled and "cancelled by a reset" or "handled", math.floor(delay * 1000 + 0.5), tostring(fault.id))
   return res
 end
 
@@ -317,7 +318,6 @@ local function onstream(self, stream)
     method = method, path = path, query = query, headers = headers, body = body,
     connection = connection_id(self, stream.connection),
   })
-  local delayed = res.delay
   res = wait_for_answer(self, res, method, target)
   local fault = res.fault
   local shaped = fault and fault.action ~= "answer" and fault.action ~= "oversize"
@@ -327,8 +327,7 @@ local function onstream(self, stream)
     log_line(self, "%s %s -> %d (fault %s: %s%s)", method, target, res.status, tostring(fault.id),
       shaped or fault.action, fault.committed and ", committed" or "")
   else
-    log_line(self, "%s %s -> %d%s", method, target, res.status,
-      delayed and (" after %d ms"):format(delayed * 1000) or "")
+    log_line(self, "%s %s -> %d", method, target, res.status)
   end
 end
 
