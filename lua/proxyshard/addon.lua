@@ -4,7 +4,6 @@
 -- top of its row: a cap, and reconciliation.
 local validate = require "proxyshard.validate"
 local errors = require "proxyshard.errors"
-local options = require "proxyshard.options"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
 local handle = require "proxyshard.handle"
@@ -60,7 +59,7 @@ end
 local PURCHASE = operations.find("addon", "purchase")
 
 -- purchase's own options, and those of every call
-local PURCHASE_OPTIONS = options.set(PURCHASE.options, engine.option_names(PURCHASE))
+local PURCHASE_OPTIONS = engine.flow_options(PURCHASE)
 
 --- Send the purchase request once (no quote, no reconciliation).
 function Addon:send_purchase(qty, call)
@@ -93,7 +92,7 @@ local function reconcile_purchase(addon, qty, before, err, quote, cap, window)
         local again
         quote, again = addon:capped_quote(qty, cap, w)
         if not quote then
-          again.bought, again.reconciled, again.stop = false, true, true
+          again.bought, again.reconciled = false, true
           again.message = again.message .. " (the first purchase was not carried out: confirmed by "
             .. "re-reading the order)"
           return nil, again

@@ -46,9 +46,12 @@ local function sleep(seconds)
   concurrent.sleep(seconds)
 end
 
--- Seconds on a clock that never jumps, for deadlines.
+-- Seconds on a clock that never jumps, for deadlines (the C module is
+-- loaded on the first reading, then called straight)
+local core_monotonic
 local function monotonic()
-  return require("proxyshard.core").monotonic()
+  if not core_monotonic then core_monotonic = require("proxyshard.core").monotonic end
+  return core_monotonic()
 end
 
 local function nginx_now()
@@ -56,11 +59,7 @@ local function nginx_now()
   return ngx.now()
 end
 
--- Are we inside nginx's Lua module? (Asked without loading the nginx
--- transports: outside nginx they are never needed.)
-local function in_nginx()
-  return type(ngx) == "table" and type(ngx.get_phase) == "function"
-end
+local in_nginx = settings.in_nginx
 
 -- The transport: an object given by the user, or one by name. "auto" (the
 -- default) is libcurl, except inside nginx, where it is the non-blocking

@@ -113,8 +113,7 @@ local function compile_value(kind)
     local out = {}
     for i = 1, #v do
       local x, path, tail = item(v[i])
-      if x == nil then return nil, format("[%d]", i) .. (path ~= "" and (path:sub(1, 1) == "[" and path
-        or "." .. path) or ""), tail end
+      if x == nil then return nil, join(format("[%d]", i), path), tail end
       out[i] = x
     end
     for k in pairs(v) do

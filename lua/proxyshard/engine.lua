@@ -26,15 +26,28 @@ local M = {}
 -- add_bandwidth's promo_code), and a flow's own (`extra`).
 local function option_names(row, extra)
   local known = options.set(settings.CALL_OPTIONS, extra or {})
+  if row.args == "table" then return known end -- every parameter is in the table
   local taken = {}
-  if type(row.args) == "table" then for _, a in ipairs(row.args) do taken[a] = true end end
+  for _, a in ipairs(row.args) do taken[a] = true end
   for _, p in ipairs(row.params) do
-    if not p.bound and p.value == nil and not taken[p.name] and row.args ~= "table" then known[p.name] = true end
+    if not p.bound and p.value == nil and not taken[p.name] then known[p.name] = true end
   end
   return known
 end
 
 local cached_names = setmetatable({}, { __mode = "k" })
+local cached_flow_names = setmetatable({}, { __mode = "k" })
+
+--- The option names of a flow on `row`: option_names and the row's own
+-- `options` (max_total, reconcile…), cached per row.
+function M.flow_options(row)
+  local known = cached_flow_names[row]
+  if not known then
+    known = option_names(row, row.options)
+    cached_flow_names[row] = known
+  end
+  return known
+end
 
 --- The option names of `row` (cached per row).
 function M.option_names(row)

@@ -12,12 +12,9 @@ local setmetatable = setmetatable
 
 local M = {}
 
---- A handle class named `name`, printed by `describe`.
-function M.class(name, describe)
-  local class = { __name = name, __tostring = describe }
-  class.__index = class
-  return class
-end
+--- A handle class named `name`, printed by `describe` (the models' kind
+-- of class).
+M.class = base.class
 
 --- A handle of `class` with `fields`; `err` makes it a broken handle.
 function M.make(class, fields, err)

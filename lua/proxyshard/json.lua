@@ -55,9 +55,8 @@ end
 
 --- Decode JSON text. Returns the value (nulls removed), or `nil, message`.
 function M.decode(text)
-  if type(text) ~= "string" then return nil, "no body" end
-  local value, err = decoder.decode(text)
-  if value == nil and err then return nil, err end
+  local value, err = M.decode_raw(text)
+  if value == nil then return nil, err end
   if value == null then return nil end
   return strip_nulls(value)
 end

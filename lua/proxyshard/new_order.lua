@@ -2,7 +2,6 @@
 -- purchase_order row — a cap checked against a fresh price calculation,
 -- and reconciliation through the order list.
 local errors = require "proxyshard.errors"
-local options = require "proxyshard.options"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
 local reconcile = require "proxyshard.reconcile"
@@ -16,7 +15,7 @@ local format = string.format
 local M = {}
 
 local PURCHASE = operations.find("client", "purchase_order")
-local OPTIONS = options.set(PURCHASE.options, engine.option_names(PURCHASE))
+local OPTIONS = engine.flow_options(PURCHASE)
 
 -- the purchase's parameters that the price calculation takes too
 local QUOTED = { "product", "location", "cycle", "quantity", "promo_code", "addons" }
@@ -104,7 +103,7 @@ function M.purchase(client, params, opts)
         local again
         quote, again = capped_quote(client, params, cap, w)
         if not quote then
-          again.bought, again.reconciled, again.stop = false, true, true
+          again.bought, again.reconciled = false, true
           return nil, again
         end
       end

@@ -3,7 +3,6 @@
 -- set_deletion, set_tag, change_cycle, set_auto_renewal, add_bandwidth);
 -- renew is a flow on top of its row, for reconciliation.
 local validate = require "proxyshard.validate"
-local options = require "proxyshard.options"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
 local handle = require "proxyshard.handle"
@@ -38,8 +37,8 @@ function Order:addon(key)
   return require("proxyshard.addon").new(self, key)
 end
 
-local ADDON_PURCHASE = operations.find("addon", "purchase")
-local TOP_UP_OPTIONS = options.set(ADDON_PURCHASE.options, engine.option_names(ADDON_PURCHASE))
+-- a top-up is a purchase of the missing slots: the same options
+local TOP_UP_OPTIONS = engine.flow_options(operations.find("addon", "purchase"))
 
 --- Make sure the order has at least `free` unused p0f slots: read it, and
 -- buy only the slots missing (nothing when there are enough). Run twice —
@@ -75,7 +74,7 @@ function Order:top_up_p0f(free, opts)
 end
 
 local RENEW = operations.find("order", "renew")
-local RENEW_OPTIONS = options.set(RENEW.options, engine.option_names(RENEW))
+local RENEW_OPTIONS = engine.flow_options(RENEW)
 
 -- What a renewal changes: the status, or the expiry.
 local function renewal_state(info)

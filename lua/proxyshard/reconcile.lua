@@ -87,7 +87,7 @@ end
 --   compare(seen)         → "done" | "unchanged" | "other", message, fields
 --   confirmed(seen, resent, attempts) → the result when it was done
 --   resend(window)        → the resend's answer, or nil, err (a refused
---                           new quote: err.stop = true)
+--                           new quote is a definite error: returned as is)
 --   resent(answer, attempts) → the result of a resend that went through }
 function M.run(p)
   local client, window, err = p.client, p.window, p.err
@@ -126,7 +126,7 @@ function M.run(p)
         result.retried = true
         return result
       end
-      if again.stop or again.kind ~= "unknown_outcome" then
+      if again.kind ~= "unknown_outcome" then
         again.attempts = attempts
         return nil, again
       end

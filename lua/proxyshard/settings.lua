@@ -34,9 +34,12 @@ M.KNOWN = options.set({
   "sleep", "random", "now", "clock", "on_request", "on_response",
 }, retry.DEFAULTS)
 
-local function in_nginx()
+--- Are we inside nginx's Lua module? (Asked without loading the nginx
+-- transports: outside nginx they are never needed.)
+function M.in_nginx()
   return type(ngx) == "table" and type(ngx.get_phase) == "function" -- luacheck: ignore
 end
+local in_nginx = M.in_nginx
 
 --- The options every call takes as its last, optional argument.
 M.CALL_OPTIONS = options.set({ "timeout" }, retry.DEFAULTS)

@@ -36,6 +36,4 @@ function M.new(r, ctx)
     next_offset = M.next_offset(offset, limit, #orders, r.next ~= nil) })
 end
 
-M.Summary = Summary
-
 return M
