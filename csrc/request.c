@@ -375,7 +375,6 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
     SETOPT(CURLOPT_PROXY, conf->proxy != NULL ? conf->proxy : "");
     SETOPT(CURLOPT_NOPROXY, conf->no_proxy != NULL ? conf->no_proxy : "");
     SETOPT(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
-#if LIBCURL_VERSION_NUM >= 0x073400 /* 7.52.0: https:// proxies */
     if (conf->proxy != NULL) {
         /* An https:// proxy is verified like the API, against ca_file
          * when one is given. */
@@ -384,7 +383,6 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
         if (conf->ca_file != NULL)
             SETOPT(CURLOPT_PROXY_CAINFO, conf->ca_file);
     }
-#endif
     SETOPT(CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);

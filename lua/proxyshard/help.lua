@@ -82,11 +82,6 @@ M.FLOW_OPTIONS = {
   reconcile = "true: when the answer is lost (unknown_outcome), re-read to find out whether it was done",
   settle = "seconds --reconcile keeps re-reading (default 10)",
 }
-M.FLOWS = {
-  ["addon.purchase"] = { "max_total", "reconcile", "settle" },
-  ["client.purchase_order"] = { "max_total", "reconcile", "settle" },
-  ["order.renew"] = { "reconcile", "settle" },
-}
 
 -- Methods that are plumbing, not calls: not listed.
 local INTERNAL = {
@@ -302,7 +297,7 @@ local function describe_row(row)
     end
     for _, l in ipairs(column(lines, width)) do out[#out + 1] = "  " .. l end
   end
-  local flow = M.FLOWS[row.handle .. "." .. row.name]
+  local flow = row.options -- a flow's own options, as its row lists them
   if flow then
     out[#out + 1] = "  options (opts):"
     for _, name in ipairs(flow) do out[#out + 1] = format("    %-10s %s", name, M.FLOW_OPTIONS[name]) end

@@ -14,6 +14,10 @@ local sub = string.sub
 
 local M = {}
 
+--- The response headers this module reads: a transport may leave the
+-- others out (the curl transport does, unless a hook wants them all).
+M.HEADERS = { "content-type", "retry-after" }
+
 local STATUS_KINDS = {
   [400] = "validation", [401] = "auth", [403] = "forbidden", [404] = "not_found",
   [422] = "validation", [429] = "rate_limited",

@@ -112,7 +112,7 @@ function M.from_row(row)
   local command = {
     name = M.ALIASES[key] or dashed(row.name), key = key, row = row, handle = row.handle,
     summary = row.summary, spends = row.spends, positionals = {}, options = {},
-    flow = help.FLOWS[key], all = M.ALL_PAGES[key],
+    flow = row.options, all = M.ALL_PAGES[key],
   }
   for _, link in ipairs(chain_of(row.handle)) do
     local t = arg_type(link.check, link.name)

@@ -28,9 +28,7 @@ local exit = require "proxyshard.cli.exit"
 
 local ipairs = ipairs
 local pairs = pairs
-local pcall = pcall
 local setmetatable = setmetatable
-local type = type
 local tostring = tostring
 local format = string.format
 local concat = table.concat
@@ -47,22 +45,12 @@ local function raised(message)
   })
 end
 
---- fn(item) over `list`, `concurrency` at a time with client:map when the
--- library has it, else one after the other: { { value =, err = }, ... } in
--- order; or nil, err when map refuses its arguments.
+--- fn(item) over `list`, `concurrency` at a time (client:map):
+-- { { value =, err = }, ... } in order; or nil, err when map refuses its
+-- arguments. An error raised in fn becomes an internal error value.
 function M.each(client, list, fn, concurrency)
-  local results
-  if type(client.map) == "function" then
-    local err
-    results, err = client:map(list, function(item) return fn(item) end, { concurrency = concurrency })
-    if not results then return nil, err end
-  else
-    results = {}
-    for i, item in ipairs(list) do
-      local ok, value, err = pcall(fn, item)
-      if ok then results[i] = { value = value, err = err } else results[i] = { err = value } end
-    end
-  end
+  local results, err = client:map(list, function(item) return fn(item) end, { concurrency = concurrency })
+  if not results then return nil, err end
   for _, r in ipairs(results) do
     if r.err ~= nil and not errors.is(r.err) then r.err = raised(r.err) end
   end
@@ -183,8 +171,8 @@ function M.command.configure(cmd, helpers)
   cmd:option("--max-total", 'the most to spend over all orders together, in dollars ("5.00", or "5")')
     :argname("DOLLARS"):count(1):target("max_total")
   cmd:flag("--all-active", "every active order the add-on is sold for"):target("all_active")
-  cmd:option("--concurrency", format("orders handled at once (default %d; one at a time when the library "
-    .. "has no client:map)", M.DEFAULT_CONCURRENCY)):argname("N"):target("concurrency")
+  cmd:option("--concurrency", format("orders handled at once (default %d)", M.DEFAULT_CONCURRENCY))
+    :argname("N"):target("concurrency")
   cmd:flag("--reconcile", "when a purchase's answer is lost, re-read the order to find out (instead of exit 4)")
     :target("reconcile")
   helpers.spending(cmd)

@@ -18,9 +18,9 @@ Transport.__index = Transport
 local Batch = { __name = "proxyshard.transport.curl.batch" }
 Batch.__index = Batch
 
---- The response headers the client reads (proxyshard.response); the
--- others are not turned into Lua strings unless asked for (headers = "all").
-M.READ_HEADERS = { "content-type", "retry-after" }
+--- The response headers the client reads: proxyshard.response says which;
+-- the others are not turned into Lua strings unless asked for (headers = "all").
+M.READ_HEADERS = require("proxyshard.response").HEADERS
 
 local function ms(seconds)
   local n = floor(seconds * 1000 + 0.5)
