@@ -14,7 +14,7 @@ local operations = require "proxyshard.operations"
 local sandbox_process = require "support.sandbox_process"
 -- the data the sandbox starts from (it is started without --fixture): for
 -- what its state does not show, the places proxies can target
-local fixture = require "proxyshard.sandbox.fixture"
+local fixture = require "proxyshard.sandbox.world.fixture"
 
 local TOKEN = "sandbox-token"
 -- Traffic: the calls take whole GB; the profile answers in bytes (the

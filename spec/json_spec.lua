@@ -1,6 +1,6 @@
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 local is_exact_integer = require "support.exact"
-local convert = require "proxyshard.convert"
+local convert = require "proxyshard.engine.convert"
 
 describe("json", function()
   it("turns null into nil, deeply", function()

@@ -2,7 +2,7 @@
 --   * proxyshard.core's multi (csrc/multi.c) against
 --     spec/support/raw_http_server.lua: the shapes session:perform returns,
 --     the no-resend rules, header filtering, cancel, lifecycle;
---   * client:map (proxyshard.concurrent) against the sandbox
+--   * client:map (proxyshard.flows.map) against the sandbox
 --     (spec/support/sandbox_process.lua): order of results, errors per
 --     item, a purchase among quotes, a dropped answer with exactly one
 --     charge, retry waits and deadlines that hold only their own item, at
@@ -632,7 +632,7 @@ describe("client:map over the sandbox", function()
 
   it("hands the transport only the headers the client reads, unless on_response wants them all", function()
     local curl = require "proxyshard.transport.curl"
-    local src = assert(shell.read_file("lua/proxyshard/response.lua"))
+    local src = assert(shell.read_file("lua/proxyshard/engine/response.lua"))
     local read = {}
     for name in src:gmatch('headers%[%s*"([^"]+)"%s*%]') do read[name] = true end
     local listed = {}

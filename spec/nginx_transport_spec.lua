@@ -3,7 +3,7 @@
 -- lua-resty-http with the streaming API of the real 0.17 (new, set_timeouts,
 -- parse_uri, connect, send_request, read_response, the body reader,
 -- set_keepalive, close). The real ones are exercised in spec/nginx_spec.lua.
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 

@@ -39,7 +39,7 @@ describe("the operation table", function()
       seen[key] = true
       assert.are.equal(row.method == "GET", row.class == "read", key)
       for _, p in ipairs(row.params) do
-        assert.is_function(require("proxyshard.validate")[p.check], key .. " " .. p.name)
+        assert.is_function(require("proxyshard.check.validate")[p.check], key .. " " .. p.name)
         if p.at == "path" then assert.truthy(row.path:find("{" .. p.wire .. "}", 1, true), key) end
       end
     end

@@ -9,7 +9,7 @@
 -- A row that disagrees fails a test that names the row and the difference.
 local cjson = require "cjson"
 local operations = require "proxyshard.operations"
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."
 local DOC_FILE = os.getenv("PROXYSHARD_OPENAPI") or (ROOT .. "/../shared/api/openapi-1.1.0.json")
@@ -237,7 +237,7 @@ local function compare_value(doc, kind, schema, where, problems)
   if type(kind) == "string" then
     local want = SCALAR_TYPES[kind]
     if not want then
-      problems[#problems + 1] = where .. ": the row's type " .. kind .. " is not one of proxyshard.convert's"
+      problems[#problems + 1] = where .. ": the row's type " .. kind .. " is not one of proxyshard.engine.convert's"
     elseif t ~= want then
       problems[#problems + 1] = ("%s: the row reads %s (%s), the document says %s"):format(where, kind, want,
         tostring(t))

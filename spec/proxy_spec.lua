@@ -1,12 +1,12 @@
--- Proxies: the policy of proxyshard.proxy (unit specs with an injected
+-- Proxies: the policy of proxyshard.check.proxy (unit specs with an injected
 -- getenv), then requests over real sockets through a fake proxy (HTTP
 -- forwarding, CONNECT tunnels, TLS to the proxy, SOCKS4/4a/5/5h), then the
 -- environment for real, set in a child lua5.4 process.
 --
 -- Specs marked [wiring] go through proxyshard.new's `proxy`/`no_proxy`
--- options, which the client passes to proxyshard.proxy.settings.
-local proxy = require "proxyshard.proxy"
-local url = require "proxyshard.url"
+-- options, which the client passes to proxyshard.check.proxy.settings.
+local proxy = require "proxyshard.check.proxy"
+local url = require "proxyshard.wire.url"
 local errors = require "proxyshard.errors"
 local cjson = require "cjson"
 local shell = require "support.shell"
@@ -29,7 +29,7 @@ local function refused(...)
   return err
 end
 
-describe("proxyshard.proxy.settings", function()
+describe("proxyshard.check.proxy.settings", function()
   it("uses no proxy unless asked, and then does not even read the environment", function()
     assert.same({ source = "none" }, proxy.settings(nil, nil, HTTPS_BASE, false, no_env))
     assert.same({ source = "none" }, proxy.settings(false, nil, HTTPS_BASE, false, no_env))
@@ -182,7 +182,7 @@ describe("proxyshard.proxy.settings", function()
   end)
 end)
 
-describe("proxyshard.proxy.bypass (no_proxy)", function()
+describe("proxyshard.check.proxy.bypass (no_proxy)", function()
   local cases = {
     -- list, base URL, sent direct?
     { "*", "https://api.example.com", true },
@@ -433,8 +433,8 @@ describe("through a proxy, over real sockets", function()
 
     it("\"env\" reads the real environment: the proxy for the base URL, minus no_proxy", function()
       local code = [[
-        local proxy = require "proxyshard.proxy"
-        local s = assert(proxy.settings("env", nil, require("proxyshard.url").parse_base("https://192.0.2.1:9")))
+        local proxy = require "proxyshard.check.proxy"
+        local s = assert(proxy.settings("env", nil, require("proxyshard.wire.url").parse_base("https://192.0.2.1:9")))
         local t = require("proxyshard.transport.curl").new { timeout = 5, connect_timeout = 2,
           max_response_bytes = 1048576, proxy = s.url, no_proxy = s.no_proxy }
         local res, terr = t:request { method = "GET", url = "https://192.0.2.1:9/user/api/me",
@@ -532,5 +532,18 @@ describe("through a proxy, over real sockets", function()
       assert.is_false(ok)
       assert.equal("no_proxy", err.argument)
     end)
+  end)
+end)
+
+describe("proxyshard.wire.url.is_loopback", function()
+  local is_loopback = require("proxyshard.wire.url").is_loopback
+
+  it("takes ::1 with or without brackets (the sandbox's rule too: sandbox_server_spec)", function()
+    for _, host in ipairs { "::1", "[::1]", "[0:0:0:0:0:0:0:1]", "127.0.0.1", "127.9.8.7", "Localhost" } do
+      assert.is_true(is_loopback(host), host)
+    end
+    for _, host in ipairs { "[::2]", "[::1", "::1]", "127.1", "example.com", "[127.0.0.1]" } do
+      assert.is_false(is_loopback(host), host)
+    end
   end)
 end)

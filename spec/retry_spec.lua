@@ -1,7 +1,7 @@
 -- The retry policy: backoff, Retry-After, and which failures are retried,
 -- over the fake transport with an injected sleep.
 local proxyshard = require "proxyshard"
-local retry = require "proxyshard.retry"
+local retry = require "proxyshard.engine.retry"
 local fake_transport = require "support.fake_transport"
 
 local TOKEN = "tok_retry-spec-secret"

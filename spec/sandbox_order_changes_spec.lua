@@ -1,6 +1,6 @@
 -- What changes an order, and what GET /orders/{id} then shows: renew, tag,
 -- change-billing-cycle, edit-auto-renewal, del-np/set, add-bandwidth.
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
 local cjson = require "cjson"
 

@@ -1,6 +1,6 @@
 -- What is on sale, what it costs, buying it, and the order list: products,
 -- available-count, orders/calculate, orders/purchase, orders, orders/{id}.
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
 local cjson = require "cjson"
 

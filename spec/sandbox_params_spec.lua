@@ -1,8 +1,8 @@
 -- Parameters read by the operation table, in one style of message:
 -- "Invalid query|body|path: <the client's own validator's words>".
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 
 local ORDER = "/user/api/orders/"
 local SUB = "/user/api/proxies/sub-user/"

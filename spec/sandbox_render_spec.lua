@@ -2,7 +2,7 @@
 local render = require "proxyshard.sandbox.render"
 local operations = require "proxyshard.operations"
 local shapes = require "proxyshard.shapes"
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local function answer_of(handle, name)
   return assert(operations.find(handle, name)).answer

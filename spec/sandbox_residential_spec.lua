@@ -1,6 +1,6 @@
 -- Residential accounts: the owner's profile, sub-users and the traffic that
 -- moves between them (never below zero), passwords; and the targeting lists.
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
 
 local SUB = "/user/api/proxies/sub-user/"

@@ -3,7 +3,7 @@
 -- checked where the row wants it.
 local router = require "proxyshard.sandbox.router"
 local operations = require "proxyshard.operations"
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
 
 local r = router.new()

@@ -7,9 +7,9 @@
 -- the 34 operations is answered, with success and with an error.
 
 local cjson = require "cjson"
-local State = require "proxyshard.sandbox.state"
+local State = require "proxyshard.sandbox.world.state"
 local caller = require "proxyshard.sandbox.caller"
-local fixture = require "proxyshard.sandbox.fixture"
+local fixture = require "proxyshard.sandbox.world.fixture"
 local operations = require "proxyshard.operations"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]*$") or "."

@@ -457,10 +457,12 @@ describe("proxyshard-sandbox command", function()
       assert.is_false(server.is_loopback(host), host)
     end
     assert.is_false(server.is_loopback(nil))
+    -- one rule for the sandbox and the client
+    assert.are.equal(require("proxyshard.wire.url").is_loopback, server.is_loopback)
   end)
 
   it("refuses a non-loopback host in server.start too, unless allow_remote", function()
-    local State = require "proxyshard.sandbox.state"
+    local State = require "proxyshard.sandbox.world.state"
     local srv, why = server.start { host = "0.0.0.0", port = 0, state = State.new() }
     assert.is_nil(srv)
     assert.truthy(why:find("0.0.0.0 is not a loopback address", 1, true), why)

@@ -1,10 +1,10 @@
--- In-process specs of proxyshard.sandbox.state (no sockets involved).
+-- In-process specs of proxyshard.sandbox.world.state (no sockets involved).
 
-local State = require "proxyshard.sandbox.state"
-local fixture = require "proxyshard.sandbox.fixture"
-local validate = require "proxyshard.validate"
+local State = require "proxyshard.sandbox.world.state"
+local fixture = require "proxyshard.sandbox.world.fixture"
+local validate = require "proxyshard.check.validate"
 local cjson = require "cjson"
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local TOKEN = "sandbox-token"
 
@@ -196,7 +196,7 @@ describe("sandbox state", function()
     end)
   end)
 
-  describe("limits shared with the client (proxyshard.validate)", function()
+  describe("limits shared with the client (proxyshard.check.validate)", function()
     local calculate = ORDER .. "12345/addons/calculate"
 
     it("takes up to validate.MAX_QTY units in one call, and refuses one more", function()
@@ -545,7 +545,7 @@ describe("sandbox state", function()
       assert.are.equal("win11", signatures(12346)["2001:db8::11"])
     end)
 
-    it("compares IPs by their canonical spelling (proxyshard.ip)", function()
+    it("compares IPs by their canonical spelling (proxyshard.wire.ip)", function()
       local p = ORDER .. "12346/signature/set" -- 2001:db8::10 and ::11, one slot
       assert.are.equal(1, decode(post(sb, p, items("2001:0db8:0:0:0:0:0:11", "win11"))).updated)
       assert.are.same({ ["2001:db8::11"] = "win11" }, signatures(12346))

@@ -1,7 +1,7 @@
 -- The token never leaks, in any spelling, and a typo never sends a request
 -- somewhere else (issue 8, points 5 and 6). Over the fake transport.
 local proxyshard = require "proxyshard"
-local redact = require "proxyshard.redact"
+local redact = require "proxyshard.wire.redact"
 local fake_transport = require "support.fake_transport"
 
 -- a token with the characters JSON and URLs like to escape

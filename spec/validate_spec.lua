@@ -1,4 +1,4 @@
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local is_exact_integer = require "support.exact"
 
 describe("validate", function()

@@ -15,7 +15,7 @@
 local ngx = ngx -- luacheck: ignore (the nginx global)
 local cjson = require "cjson.safe"
 local proxyshard = require "proxyshard"
-local ip = require "proxyshard.ip"
+local ip = require "proxyshard.wire.ip"
 
 local M = {}
 

@@ -85,7 +85,7 @@ M.FLOW_OPTIONS = {
 
 -- Methods that are plumbing, not calls: not listed.
 local INTERNAL = {
-  bound = true, begin = true, extend = true, call = true, redact = true, capped_quote = true, current = true,
+  bound = true, begin = true, extend = true, call = true, capped_quote = true, current = true,
   send_purchase = true,
 }
 
@@ -96,7 +96,7 @@ local HEADER = "proxyshard %s: every call, by the handle it is made on. help(\"p
 local probe
 local function classes()
   if probe then return probe end
-  local client = require("proxyshard.client").new {
+  local client = require("proxyshard.handles.client").new {
     token = "help-only-not-a-token",
     base_url = "http://127.0.0.1:9",
     transport = { request = function() return nil, { kind = "network", message = "help's probe client" } end },
@@ -255,7 +255,7 @@ end
 
 local function call_option_names()
   local names = {}
-  for name in pairs(require("proxyshard.settings").CALL_OPTIONS) do names[#names + 1] = name end
+  for name in pairs(require("proxyshard.check.settings").CALL_OPTIONS) do names[#names + 1] = name end
   sort(names)
   return concat(names, ", ")
 end

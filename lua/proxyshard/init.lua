@@ -30,14 +30,14 @@ local M = {
 -- opts.allow_insecure   allow plain http:// to a non-loopback host (default false)
 -- opts.transport        replace libcurl (see docs/transport.md)
 function M.new(opts)
-  return require("proxyshard.client").new(opts)
+  return require("proxyshard.handles.client").new(opts)
 end
 
 -- The fields loaded on first use, and what they are.
 local LAZY = {
   money = function() return require "proxyshard.money" end,
-  SIGNATURES = function() return require("proxyshard.validate").SIGNATURES end,
-  DEFAULT_BASE_URL = function() return require("proxyshard.settings").DEFAULT_BASE_URL end,
+  SIGNATURES = function() return require("proxyshard.check.validate").SIGNATURES end,
+  DEFAULT_BASE_URL = function() return require("proxyshard.check.settings").DEFAULT_BASE_URL end,
   help = function() return require "proxyshard.help" end,
 }
 

@@ -1,6 +1,6 @@
 --- The pieces that the answers of several operations share (each row of
 -- proxyshard.operations holds its whole answer), written from the
--- ProxyShard OpenAPI document 1.1.0 (see proxyshard.convert for the
+-- ProxyShard OpenAPI document 1.1.0 (see proxyshard.engine.convert for the
 -- notation). The document marks few fields required, so neither do we: a
 -- 2xx JSON answer that is not `success: false` is a success, whatever it
 -- leaves out. A field is required only where safety needs it (a cap needs

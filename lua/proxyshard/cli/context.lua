@@ -11,7 +11,7 @@
 -- http://127.0.0.1:8089, else `$PROXYSHARD_BASE_URL`, else the real API.
 -- @module proxyshard.cli.context
 local errors = require "proxyshard.errors"
-local redact = require "proxyshard.redact"
+local redact = require "proxyshard.wire.redact"
 local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
 
@@ -43,7 +43,7 @@ function M.new(sys, argv)
   return self
 end
 
---- Never print `token` (in any spelling proxyshard.redact knows).
+--- Never print `token` (in any spelling proxyshard.wire.redact knows).
 function Context:secret(token)
   if type(token) == "string" and token ~= "" then
     self.redactors[#self.redactors + 1] = redact.new(token)

@@ -5,7 +5,7 @@
 local argparse = require "argparse"
 local commands = require "proxyshard.cli.commands"
 local exit = require "proxyshard.cli.exit"
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 
 local ipairs = ipairs
 local format = string.format
@@ -31,7 +31,8 @@ function M.epilog()
   return concat({
     "The token: PROXYSHARD_TOKEN, or --token-file FILE (- reads it from standard input, without echo); it is "
       .. "never printed.",
-    "Environment: PROXYSHARD_TOKEN, PROXYSHARD_BASE_URL (default " .. require("proxyshard.settings").DEFAULT_BASE_URL
+    "Environment: PROXYSHARD_TOKEN, PROXYSHARD_BASE_URL (default "
+      .. require("proxyshard.check.settings").DEFAULT_BASE_URL
       .. "), PROXYSHARD_SANDBOX_URL and PROXYSHARD_SANDBOX_TOKEN (for --sandbox).",
     "",
     "Exit status:",

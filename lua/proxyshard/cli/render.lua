@@ -3,7 +3,7 @@
 -- integer cents in fields named `<field>_cents`, handles and functions
 -- left out, keys sorted, one document per command.
 -- @module proxyshard.cli.render
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 local base = require "proxyshard.model.base"
 
 local type = type
@@ -47,7 +47,7 @@ local function to_plain(v, depth)
     if mtype(v) == "float" then
       local i = math.tointeger(v)
       if i then return i end
-      return format("%.17g", v) -- proxyshard.json writes integers only
+      return format("%.17g", v) -- proxyshard.wire.json writes integers only
     end
     return v
   end

@@ -5,7 +5,7 @@
 -- `--yes`), and `--dry-run` stops after the quote.
 -- @module proxyshard.cli.run
 local errors = require "proxyshard.errors"
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
 local confirm = require "proxyshard.cli.confirm"
 local render = require "proxyshard.cli.render"

@@ -19,7 +19,7 @@
 -- error; an order named on the command line is never skipped.
 -- @module proxyshard.cli.topup
 local errors = require "proxyshard.errors"
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
 local confirm = require "proxyshard.cli.confirm"
 local progress = require "proxyshard.cli.progress"

@@ -11,8 +11,8 @@
 -- `res.json` is the body decoded by cjson (a null stays cjson.null, so
 -- specs can see it), or nil when the body is not JSON.
 local cjson = require("cjson.safe").new()
-local json = require "proxyshard.json"
-local url = require "proxyshard.url"
+local json = require "proxyshard.wire.json"
+local url = require "proxyshard.wire.url"
 
 local M = {}
 
@@ -43,7 +43,7 @@ function M.new(sb, token)
 end
 
 --- Any request: `r.method`, `r.path`, `r.query` (string or table),
--- `r.body` (table: encoded by proxyshard.json; string: sent as is),
+-- `r.body` (table: encoded by proxyshard.wire.json; string: sent as is),
 -- `r.headers` (replace the default ones when given).
 function Caller:request(r)
   local body = r.body

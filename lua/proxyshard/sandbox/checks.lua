@@ -1,9 +1,9 @@
 --- Checks of parameters that the sandbox reads in the API's wire form where
--- the client's validators (proxyshard.validate) take another form, or
+-- the client's validators (proxyshard.check.validate) take another form, or
 -- accept more than the API should. Same calling convention as the
 -- validators: `check(value, name)` → the value, or `nil, err` with
 -- `err.message` naming the parameter; the limits inside come from
--- proxyshard.validate, so client and sandbox agree on them.
+-- proxyshard.check.validate, so client and sandbox agree on them.
 --   proxy_type      exactly "standart" or "premium": the client's "standard"
 --                   alias is the client's, never sent
 --   addons_json     the query's JSON text of [{addon_key, qty}, ...]
@@ -13,9 +13,9 @@
 --                   takes it (the last value wins), so the sandbox does too,
 --                   and any text for `ip`: one that is no IP of the order
 --                   is refused by the handler, by name.
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local errors = require "proxyshard.errors"
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local invalid = errors.invalid
 local format = string.format
@@ -24,7 +24,7 @@ local M = {}
 
 --- A JSON array as cjson decodes it: keys 1..n only ([] and {} both decode
 -- to an empty table, and both count). The library's one rule for it.
-M.is_array = require("proxyshard.json").is_array
+M.is_array = require("proxyshard.wire.json").is_array
 
 -- cjson decodes every number as a float on Lua 5.4: integral ones become
 -- integers, so a check's message shows `10001`, not `10001.0`.
@@ -37,7 +37,7 @@ local function integers(v)
 end
 
 --- JSON text decoded as the API reads it: NaN, Infinity and hex refused
--- (serde_json does), nulls dropped (proxyshard.json), integral numbers as
+-- (serde_json does), nulls dropped (proxyshard.wire.json), integral numbers as
 -- integers. `nil, message` when it is no JSON.
 function M.decode(text)
   local value, err = json.decode(text)

@@ -4,7 +4,7 @@
 --   GET /_sandbox/state      everything         POST /_sandbox/reset     back to the fixture
 --   GET|POST|DELETE /_sandbox/faults   list, add (a rule: proxyshard.sandbox.faults), clear
 local cjson = require "cjson"
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 local reply = require "proxyshard.sandbox.reply"
 
 local respond = reply.json

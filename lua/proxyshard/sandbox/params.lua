@@ -1,7 +1,7 @@
 --- The parameters of a request, read by its operation's row
 -- (proxyshard.operations): path, query and JSON body parameters by their
 -- wire names, required ones present, each through its check — the
--- client's own validator (proxyshard.validate), or, where the API's wire
+-- client's own validator (proxyshard.check.validate), or, where the API's wire
 -- form differs, the sandbox's (proxyshard.sandbox.checks). Returns the
 -- values by the params' Lua names; a refusal is raised (proxyshard.sandbox.reply).
 --
@@ -14,7 +14,7 @@
 -- a path it cannot deserialize). A body that is not a JSON object at all is
 -- refused before any parameter, in actix-web's words ("no Content-Length
 -- specified", "Content type error", "Json deserialize error: ...").
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local checks = require "proxyshard.sandbox.checks"
 local reply = require "proxyshard.sandbox.reply"
 

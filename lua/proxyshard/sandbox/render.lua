@@ -1,5 +1,5 @@
 --- Writes an answer from a Lua value and the answer's shape (an operation
--- row's `answer`, in proxyshard.convert's notation), so the sandbox answers
+-- row's `answer`, in proxyshard.engine.convert's notation), so the sandbox answers
 -- by the very shapes the client reads:
 --   * only the fields of the shape are written; a nil field is left out;
 --     `json.null` is written as null (handlers use it only for the fields
@@ -10,9 +10,9 @@
 --     that is only `{ list = ... }` a bare one;
 --   * a `required` field that is missing is a sandbox bug: it raises, and
 --     the request is answered 500 rather than short of what it promised.
--- The text is written by proxyshard.json (exact integers, sorted keys).
-local json = require "proxyshard.json"
-local integer = require "proxyshard.integer"
+-- The text is written by proxyshard.wire.json (exact integers, sorted keys).
+local json = require "proxyshard.wire.json"
+local integer = require "proxyshard.wire.integer"
 
 local null = json.null
 
@@ -93,7 +93,7 @@ local function is_bare_list(shape)
   return shape.list ~= nil and next(shape, next(shape)) == nil
 end
 
---- The Lua value `v` as the shape says, ready for proxyshard.json.
+--- The Lua value `v` as the shape says, ready for proxyshard.wire.json.
 function M.value(shape, v)
   if is_bare_list(shape) then return value(shape, v, "answer") end
   return object(shape, v, "answer")

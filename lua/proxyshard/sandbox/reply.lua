@@ -3,13 +3,13 @@
 -- turned into the API's error body, ApiError `{"success":false,"message":...}`,
 -- by the entry point: every check is one line, and nothing is changed
 -- before all the checks of a request have passed.
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local M = {}
 
 local Rejection = {}
 
---- A JSON answer: `payload` is encoded (proxyshard.json), or written as
+--- A JSON answer: `payload` is encoded (proxyshard.wire.json), or written as
 -- is when it is already text.
 function M.json(status, payload, extra_headers)
   local headers = { ["content-type"] = "application/json" }

@@ -8,7 +8,7 @@
 --
 -- With `tls = { cert = "cert.pem", key = "key.pem" }` it serves HTTPS only.
 --
--- All the API logic lives behind `proxyshard.sandbox.state` (routing,
+-- All the API logic lives behind `proxyshard.sandbox.world.state` (routing,
 -- parameters, handlers, rendering); this file only turns HTTP requests into
 -- `state:handle` calls and back. Every answer
 -- carries Content-Length so HTTP/1.1 keep-alive works, and fault delays use
@@ -16,7 +16,7 @@
 -- stream runs in its own coroutine, so other connections keep being served).
 --
 -- Faults that are not plain answers (`res.fault.action`, see
--- proxyshard.sandbox.state) are carried out here, on lua-http's HTTP/1.1
+-- proxyshard.sandbox.world.state) are carried out here, on lua-http's HTTP/1.1
 -- stream and connection objects:
 --   drop      `stream.connection:take_socket()` detaches the socket from
 --             lua-http (the pending stream is closed without the automatic
@@ -64,7 +64,6 @@ end
 local http_server = require_http()
 local http_headers = require "http.headers"
 local cqueues = require "cqueues"
-local ip_address = require "proxyshard.ip"
 
 local M = {}
 
@@ -389,15 +388,8 @@ function M.tls_context(tls)
   return ctx
 end
 
---- Is `host` a loopback address: "localhost", 127.0.0.0/8, or ::1 (any
--- spelling of it)? Anything else, host names included, may be reachable
--- from other machines.
-function M.is_loopback(host)
-  if type(host) ~= "string" then return false end
-  if host:lower() == "localhost" then return true end
-  local canonical = ip_address.canonical(host)
-  return canonical == "::1" or (canonical ~= nil and canonical:match("^127%.") ~= nil)
-end
+--- Is `host` a loopback address? (proxyshard.wire.url's rule, the client's.)
+M.is_loopback = require("proxyshard.wire.url").is_loopback
 
 -- Why a non-loopback address is refused unless asked for.
 M.REMOTE_RISK = "the control endpoints (/_sandbox/...) take no token: anyone who reaches"
@@ -405,7 +397,7 @@ M.REMOTE_RISK = "the control endpoints (/_sandbox/...) take no token: anyone who
 
 --- Start listening. opts: host (default "127.0.0.1"; anything but a
 -- loopback address needs allow_remote = true), port (default 0 =
--- ephemeral), state (a proxyshard.sandbox.state object, required), log (a
+-- ephemeral), state (a proxyshard.sandbox.world.state object, required), log (a
 -- file handle for one line per request, optional), tls (optional
 -- { cert = PEM file, key = PEM file }: serve HTTPS instead of HTTP).
 -- Returns the server object, or nil and an error message.

@@ -18,9 +18,9 @@ Transport.__index = Transport
 local Batch = { __name = "proxyshard.transport.curl.batch" }
 Batch.__index = Batch
 
---- The response headers the client reads: proxyshard.response says which;
+--- The response headers the client reads: proxyshard.engine.response says which;
 -- the others are not turned into Lua strings unless asked for (headers = "all").
-M.READ_HEADERS = require("proxyshard.response").HEADERS
+M.READ_HEADERS = require("proxyshard.engine.response").HEADERS
 
 local function ms(seconds)
   local n = floor(seconds * 1000 + 0.5)
@@ -28,7 +28,7 @@ local function ms(seconds)
 end
 
 --- opts: max_response_bytes, ca_file, proxy (a proxy URL, or nil for none: the environment's proxy
--- variables are never read here; see proxyshard.proxy), no_proxy; headers: "all" (default) to
+-- variables are never read here; see proxyshard.check.proxy), no_proxy; headers: "all" (default) to
 -- return every response header, "read" for READ_HEADERS only.
 function M.new(opts)
   local config = {

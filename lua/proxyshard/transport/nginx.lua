@@ -12,18 +12,12 @@ local ngx = ngx -- luacheck: ignore (the nginx global)
 local setmetatable = setmetatable
 local format = string.format
 local error = error
-local type = type
 local tostring = tostring
 
 local M = {}
 
 local Transport = { __name = "proxyshard.transport.nginx" }
 Transport.__index = Transport
-
---- Are we inside nginx's Lua module?
-function M.available()
-  return type(ngx) == "table" and type(ngx.get_phase) == "function"
-end
 
 --- opts.use: "auto" (resty if installed, and the subrequest location if
 -- given), "resty" or "subrequest"; opts.location for subrequests;

@@ -1,7 +1,7 @@
 --- The account and what is on sale: /me, /proxies/products,
 -- /proxies/available-count. Handlers take (sb, values, req) and return the
 -- answer as a Lua value, which the state renders by the row's shape.
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 
 local H = {}
 

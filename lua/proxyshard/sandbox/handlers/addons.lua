@@ -1,8 +1,8 @@
 --- The add-ons of a Datacenter or ISP order (p0f_slots, the only key the
 -- document knows): price preview, purchase, a downgrade at the next
 -- renewal, and cancelling it.
-local catalog = require "proxyshard.sandbox.catalog"
-local book = require "proxyshard.sandbox.order_book"
+local catalog = require "proxyshard.sandbox.world.catalog"
+local book = require "proxyshard.sandbox.world.order_book"
 local reply = require "proxyshard.sandbox.reply"
 
 local bad = reply.bad

@@ -3,7 +3,7 @@
 -- regard to case (clients lower-case them); a code the fixture does not
 -- know gives an empty list, `count` 0, as the API answers for a place it
 -- has nothing for. ISPs are for the premium proxy type only.
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 local reply = require "proxyshard.sandbox.reply"
 
 local H = {}

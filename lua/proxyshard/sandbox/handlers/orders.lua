@@ -3,11 +3,11 @@
 -- Handlers take (sb, values, req) and return the answer as a Lua value;
 -- every check comes before the first change, and a spend goes through
 -- `sb:charge`, which refuses a short wallet before anything moves.
-local json = require "proxyshard.json"
-local catalog = require "proxyshard.sandbox.catalog"
-local book = require "proxyshard.sandbox.order_book"
-local dates = require "proxyshard.sandbox.dates"
-local traffic = require "proxyshard.sandbox.traffic"
+local json = require "proxyshard.wire.json"
+local catalog = require "proxyshard.sandbox.world.catalog"
+local book = require "proxyshard.sandbox.world.order_book"
+local dates = require "proxyshard.sandbox.world.dates"
+local traffic = require "proxyshard.sandbox.world.traffic"
 local reply = require "proxyshard.sandbox.reply"
 
 local bad = reply.bad

@@ -1,9 +1,9 @@
 --- The IPs of a Datacenter or ISP order: the active proxy list, OS
 -- signatures (p0f) and per-IP deletion (del-np). IPs are compared by their
--- canonical spelling (proxyshard.ip): `2001:0db8::11` is `2001:db8::11`;
+-- canonical spelling (proxyshard.wire.ip): `2001:0db8::11` is `2001:db8::11`;
 -- an IP listed twice in one request counts once, its last value winning.
-local catalog = require "proxyshard.sandbox.catalog"
-local book = require "proxyshard.sandbox.order_book"
+local catalog = require "proxyshard.sandbox.world.catalog"
+local book = require "proxyshard.sandbox.world.order_book"
 local reply = require "proxyshard.sandbox.reply"
 
 local bad = reply.bad

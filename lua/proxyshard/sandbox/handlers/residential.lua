@@ -2,14 +2,14 @@
 -- password, and sub-users — created with traffic taken from the owner,
 -- listed, read, renamed, deleted (what they had left goes back to the
 -- owner), given or relieved of traffic, given a new password. Traffic is
--- asked for in whole GB and kept in bytes (proxyshard.sandbox.traffic);
+-- asked for in whole GB and kept in bytes (proxyshard.sandbox.world.traffic);
 -- the profile answers in bytes (the document says so), a sub-user's
 -- fields in GB (the document gives no unit; the client's README says the
 -- sandbox counts GB). A sub-user only ever gets and gives whole GB, so
 -- the division is exact.
-local json = require "proxyshard.json"
-local catalog = require "proxyshard.sandbox.catalog"
-local traffic = require "proxyshard.sandbox.traffic"
+local json = require "proxyshard.wire.json"
+local catalog = require "proxyshard.sandbox.world.catalog"
+local traffic = require "proxyshard.sandbox.world.traffic"
 
 local GB = catalog.GB
 local DEFAULT_LIMIT = 20 -- GetSubUsersRequest's default

@@ -4,10 +4,10 @@
 -- through the client's retry and answer path, and the converted answer is
 -- wrapped in the row's model. Handles get their methods from `bind`.
 local errors = require "proxyshard.errors"
-local options = require "proxyshard.options"
-local validate = require "proxyshard.validate"
-local url = require "proxyshard.url"
-local settings = require "proxyshard.settings"
+local options = require "proxyshard.check.options"
+local validate = require "proxyshard.check.validate"
+local url = require "proxyshard.wire.url"
+local settings = require "proxyshard.check.settings"
 
 local type = type
 local select = select

@@ -12,8 +12,8 @@
 -- Speed: a shape is compiled once into a converter (a closure per field,
 -- cached per shape table), so an answer is converted without walking the
 -- shape with `pairs` or building a field's path unless it is wrong.
-local integer = require "proxyshard.integer"
-local json = require "proxyshard.json"
+local integer = require "proxyshard.wire.integer"
+local json = require "proxyshard.wire.json"
 local is_array = json.is_array
 local null = json.null -- an answer decoded with json.decode_raw keeps its nulls: absent
 

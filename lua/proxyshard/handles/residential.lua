@@ -2,10 +2,10 @@
 -- owner's traffic, sub-users, and the places proxies can target. No
 -- request is made to create it. `proxy_type` is "standart" or "premium",
 -- as the API spells it ("standard" is taken for "standart").
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
-local handle = require "proxyshard.handle"
+local handle = require "proxyshard.handles"
 
 local format = string.format
 local tostring = tostring
@@ -31,7 +31,7 @@ end
 
 --- The handle of one sub-user (no request is made).
 function Residential:sub_user(user_id)
-  return require("proxyshard.sub_user").new(self, user_id)
+  return require("proxyshard.handles.sub_user").new(self, user_id)
 end
 
 --- Every sub-user, all pages read (at most MAX_PAGES of them).

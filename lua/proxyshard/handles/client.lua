@@ -1,14 +1,14 @@
 --- The client: holds the token and the transport, builds every request,
 -- and turns every answer into a converted table or an error value.
 local errors = require "proxyshard.errors"
-local json = require "proxyshard.json"
-local response = require "proxyshard.response"
-local retry = require "proxyshard.retry"
+local json = require "proxyshard.wire.json"
+local response = require "proxyshard.engine.response"
+local retry = require "proxyshard.engine.retry"
 local version = require "proxyshard.version"
-local settings = require "proxyshard.settings"
-local options = require "proxyshard.options"
-local redact = require "proxyshard.redact"
-local concurrent = require "proxyshard.concurrent"
+local settings = require "proxyshard.check.settings"
+local options = require "proxyshard.check.options"
+local redact = require "proxyshard.wire.redact"
+local concurrent = require "proxyshard.flows.map"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
@@ -25,8 +25,6 @@ local min = math.min
 
 local M = {}
 
-M.DEFAULT_BASE_URL = settings.DEFAULT_BASE_URL
-M.DEFAULTS = settings.DEFAULTS
 
 --- The options every call takes as its last, optional argument.
 M.CALL_OPTIONS = settings.CALL_OPTIONS
@@ -40,7 +38,7 @@ Client.__index = Client
 local secrets = setmetatable({}, { __mode = "k" })
 
 -- The wait between retries: blocking, except inside client:map, where it
--- lets the other items go on (proxyshard.concurrent); under nginx the
+-- lets the other items go on (proxyshard.flows.map); under nginx the
 -- client uses ngx.sleep.
 local function sleep(seconds)
   concurrent.sleep(seconds)
@@ -61,34 +59,10 @@ end
 
 local in_nginx = settings.in_nginx
 
--- The transport: an object given by the user, or one by name. "auto" (the
--- default) is libcurl, except inside nginx, where it is the non-blocking
--- nginx transport; blocking libcurl inside nginx only when named "curl".
-local function make_transport(s)
-  local t = s.transport
-  if type(t) == "table" then return t end
-  if t == "auto" then t = in_nginx() and "nginx" or "curl" end
-  if t == "curl" then
-    local curl = require "proxyshard.transport.curl"
-    return curl.new {
-      max_response_bytes = s.max_response_bytes, ca_file = s.ca_file,
-      proxy = s.proxy and s.proxy.url, no_proxy = s.proxy and s.proxy.no_proxy,
-      -- only the headers the client reads, unless a hook shows them all
-      headers = s.on_response and "all" or "read",
-    }, curl.describe()
-  end
-  local nginx_transport = require "proxyshard.transport.nginx"
-  return nginx_transport.new {
-    use = t == "nginx" and "auto" or t,
-    location = s.subrequest_location,
-    max_response_bytes = s.max_response_bytes,
-  }, nginx_transport.describe()
-end
-
 --- Create a client. See proxyshard.new for the options.
 function M.new(opts)
   local s = settings.check(opts)
-  local transport, below = make_transport(s)
+  local transport, below = require("proxyshard.transport").pick(s)
   local nginx = in_nginx()
   local base = s.base
   local self = setmetatable({
@@ -196,7 +170,7 @@ end
 --- Perform one API call, retrying what is safe to retry, all within one
 -- deadline.
 -- call = { method, path, query = "a=1&b=x%20y" (encoded) or nil, body =
---          table, shape = the answer's shape (proxyshard.convert), mutates =
+--          table, shape = the answer's shape (proxyshard.engine.convert), mutates =
 --          bool, auth = false to send no token } (engine.request makes it)
 -- opts (per call, optional): CALL_OPTIONS, or a Call from Client:begin.
 -- Returns the answer converted by `shape`, or `nil, err`; err.attempts
@@ -239,7 +213,7 @@ function Client:call(call, opts)
       notify(on_request, { method = req.method, url = req.url, headers = public_request_headers(headers),
         body = body, attempt = attempt })
     end
-    -- inside client:map, handed to the scheduler (proxyshard.concurrent)
+    -- inside client:map, handed to the scheduler (proxyshard.flows.map)
     local res, terr = concurrent.request(self.transport, req)
     if on_response then
       local redactor = secret.redact
@@ -266,13 +240,13 @@ end
 --- The Order handle for an id (no request is made). A bad id gives a
 -- handle whose every call returns nil, err (and the err as a second value).
 function Client:order(id)
-  return require("proxyshard.order").new(self, id)
+  return require("proxyshard.handles.order").new(self, id)
 end
 
 --- The handle of a residential proxy type, "standart" or "premium" (no
 -- request is made).
 function Client:residential(proxy_type)
-  return require("proxyshard.residential").new(self, proxy_type)
+  return require("proxyshard.handles.residential").new(self, proxy_type)
 end
 
 -- the client is a handle too: it binds no parameter
@@ -280,9 +254,9 @@ function Client.bound()
   return {}
 end
 
---- Buy a new order; see proxyshard.new_order.
+--- Buy a new order; see proxyshard.flows.purchase_order.
 function Client:purchase_order(params, opts)
-  return require("proxyshard.new_order").purchase(self, params, opts)
+  return require("proxyshard.flows.purchase_order").purchase(self, params, opts)
 end
 
 --- Every order with a status ({ status = "active" }), all pages read.
@@ -293,7 +267,7 @@ function Client:all_orders(params, opts)
   params = params or {}
   local unknown = options.unknown(params, ALL_ORDERS_PARAMS, "all_orders's parameters")
   if unknown then return nil, unknown end
-  local handle = require "proxyshard.handle"
+  local handle = require "proxyshard.handles"
   return handle.all_pages(self, require("proxyshard.operations").find("client", "orders"), "orders", opts,
     { status = params.status })
 end
@@ -313,7 +287,7 @@ require("proxyshard.engine").bind(Client, "client")
 
 --- fn(item, i) for every item of `list`, at most opts.concurrency (default
 -- 10, at most 100) at once, each item's calls concurrent with the others';
--- results in list order, { value =, err = }. See proxyshard.concurrent.
+-- results in list order, { value =, err = }. See proxyshard.flows.map.
 function Client.map(_, list, fn, opts)
   return concurrent.map(list, fn, opts)
 end

@@ -5,7 +5,7 @@
 -- Debian's lua-cjson prints numbers with %.14g, which loses digits above
 -- 10^14, and writes an empty array as {}.
 local cjson = require "cjson.safe"
-local integer = require "proxyshard.integer"
+local integer = require "proxyshard.wire.integer"
 
 local type = type
 local pairs = pairs
@@ -43,7 +43,7 @@ local function strip_nulls(v)
   return v
 end
 
---- Decode JSON text, nulls kept as json.null (proxyshard.convert reads
+--- Decode JSON text, nulls kept as json.null (proxyshard.engine.convert reads
 -- them as absent): the answers' path, which need not walk the whole value
 -- a second time. Returns the value, or `nil, message`.
 function M.decode_raw(text)

@@ -1,9 +1,9 @@
 --- One residential sub-user's handle (res:sub_user(id)): read, rename,
 -- delete, move traffic and reset the password. No request is made to
 -- create it.
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
-local handle = require "proxyshard.handle"
+local handle = require "proxyshard.handles"
 
 local format = string.format
 local tostring = tostring

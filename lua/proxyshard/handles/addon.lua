@@ -2,13 +2,13 @@
 -- cancel a downgrade at the next renewal. quote, schedule_downgrade and
 -- cancel_downgrade come from their operation rows; purchase is a flow on
 -- top of its row: a cap, and reconciliation.
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local errors = require "proxyshard.errors"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
-local handle = require "proxyshard.handle"
+local handle = require "proxyshard.handles"
 local receipt_model = require "proxyshard.model.receipt"
-local reconcile = require "proxyshard.reconcile"
+local reconcile = require "proxyshard.flows.reconcile"
 
 local tostring = tostring
 local format = string.format
@@ -112,7 +112,7 @@ end
 --   offers no way to pin it.
 -- opts.reconcile (boolean): read the order before buying; when the outcome
 --   is unknown, re-read it for up to opts.settle seconds (default 10) to
---   find out. See proxyshard.reconcile for what it can and cannot tell.
+--   find out. See proxyshard.flows.reconcile for what it can and cannot tell.
 -- opts.timeout and the retry options bound and shape every request the
 --   purchase makes: the quote, the reads and the purchase itself.
 function Addon:purchase(add_qty, opts)

@@ -4,7 +4,7 @@
 local errors = require "proxyshard.errors"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
-local reconcile = require "proxyshard.reconcile"
+local reconcile = require "proxyshard.flows.reconcile"
 local order_receipt = require "proxyshard.model.order_receipt"
 
 local ipairs = ipairs

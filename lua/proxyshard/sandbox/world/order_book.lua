@@ -1,9 +1,9 @@
 --- The sandbox's orders: finding them, what their answers show, and the
 -- orders a purchase creates. The orders live in the state's data
 -- (`sb.data.orders`); nothing here keeps state of its own.
-local json = require "proxyshard.json"
-local ip_address = require "proxyshard.ip"
-local catalog = require "proxyshard.sandbox.catalog"
+local json = require "proxyshard.wire.json"
+local ip_address = require "proxyshard.wire.ip"
+local catalog = require "proxyshard.sandbox.world.catalog"
 local reply = require "proxyshard.sandbox.reply"
 
 local null = json.null
@@ -109,15 +109,6 @@ function M.summary(fixture, order)
     cycle_id = cycle.cycle_id, cycle_name = order.cycle_name,
     expires_at = or_null(order.expires_at), auto_renewal = or_null(order.auto_renewal), tag = or_null(order.tag),
   }
-end
-
---- How many IPs stay at the next renewal: those not marked by del-np.
-function M.kept_count(order)
-  local n = 0
-  for _, entry in ipairs(order.ips) do
-    if not entry.delete then n = n + 1 end
-  end
-  return n
 end
 
 --- The IPs of a new Datacenter or ISP order: from 2001:db8::/32 (RFC 3849),

@@ -2,7 +2,7 @@
 -- handled for real or not, as the rule's `commit` says, then shaped — a
 -- canned status, an oversized body, extra or junk headers — and marked with
 -- what the HTTP server must still do (`res.fault.action`: drop, truncate,
--- stall). See proxyshard.sandbox.state for the table shapes.
+-- stall). See proxyshard.sandbox.world.state for the table shapes.
 --
 -- `handling` gives the two ways to handle a request:
 --   run(req)      for real

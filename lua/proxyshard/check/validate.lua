@@ -1,9 +1,9 @@
 --- Argument checks run before any request. Each returns the normalised
 -- value, or `nil, err` with an `invalid_argument` error naming the argument.
 local errors = require "proxyshard.errors"
-local integer = require "proxyshard.integer"
-local ip = require "proxyshard.ip"
-local options = require "proxyshard.options"
+local integer = require "proxyshard.wire.integer"
+local ip = require "proxyshard.wire.ip"
+local options = require "proxyshard.check.options"
 
 local type = type
 local tostring = tostring
@@ -107,7 +107,7 @@ function M.signature(v, name)
 end
 
 --- An IPv4 or IPv6 literal (no zone index, no brackets, no port). Returns
--- it as given, and its canonical spelling (proxyshard.ip) for comparisons.
+-- it as given, and its canonical spelling (proxyshard.wire.ip) for comparisons.
 function M.ip(v, name)
   local canonical = ip.canonical(v)
   if canonical then return v, canonical end
@@ -231,14 +231,14 @@ end
 function M.addons_list(v, name)
   local list, err = addon_items(v, name)
   if not list then return nil, err end
-  return require("proxyshard.json").array(list)
+  return require("proxyshard.wire.json").array(list)
 end
 
 --- Add-ons of a price calculation: the query's `addons_json` text.
 function M.addons_json(v, name)
   local list, err = M.addons_list(v, name)
   if not list then return nil, err end
-  return require("proxyshard.json").encode(list)
+  return require("proxyshard.wire.json").encode(list)
 end
 
 -- The items of a per-IP change: a non-empty list of { ip = ..., [field] =
@@ -248,7 +248,9 @@ local function ip_items(list, field, check, what)
   if type(list) ~= "table" or list[1] == nil then
     return nil, invalid("items", "must be a non-empty list of " .. what)
   end
-  if not require("proxyshard.json").is_array(list) then return nil, invalid("items", "must be a list of " .. what) end
+  if not require("proxyshard.wire.json").is_array(list) then
+    return nil, invalid("items", "must be a list of " .. what)
+  end
   local fields = { ip = true, [field] = true }
   local out, seen = {}, {}
   for i = 1, #list do
@@ -267,7 +269,7 @@ local function ip_items(list, field, check, what)
     seen[key] = i
     out[i] = { ip = given, [field] = value }
   end
-  return require("proxyshard.json").array(out)
+  return require("proxyshard.wire.json").array(out)
 end
 
 --- The items of a signature change: a non-empty list of {ip=, signature=}.

@@ -56,8 +56,8 @@
 --
 -- Messages never echo a proxy URL: it may hold a password.
 local errors = require "proxyshard.errors"
-local ip = require "proxyshard.ip"
-local url = require "proxyshard.url"
+local ip = require "proxyshard.wire.ip"
+local url = require "proxyshard.wire.url"
 
 local type = type
 local ipairs = ipairs
@@ -228,7 +228,7 @@ end
 --- The proxy settings for a client.
 -- option: the `proxy` option (nil/false, "env" or a URL); no_proxy: the
 -- `no_proxy` option (nil or a list); base: the parsed base URL
--- ({ scheme, host, port, path }, proxyshard.url.parse_base); allow_insecure:
+-- ({ scheme, host, port, path }, proxyshard.wire.url.parse_base); allow_insecure:
 -- the option; getenv: os.getenv unless given (for specs).
 -- Returns { url = the proxy URL, no_proxy = the list that applied or nil,
 -- source = "option" or "env", variable = the environment variable the

@@ -35,7 +35,7 @@
 -- meanwhile. When fn yields on its own (not through the library), its item
 -- ends with an error.
 local errors = require "proxyshard.errors"
-local options = require "proxyshard.options"
+local options = require "proxyshard.check.options"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
@@ -324,9 +324,7 @@ local function run_light_threads(list, fn, count, concurrency)
   return results
 end
 
-local function in_nginx()
-  return type(ngx) == "table" and type(ngx.thread) == "table" and type(ngx.get_phase) == "function"
-end
+local in_nginx = require("proxyshard.check.settings").in_nginx
 
 -- ---- map ---------------------------------------------------------------
 

@@ -3,9 +3,9 @@
 -- (`err.retryable`, `err.retry_after`) and, for calls that change state,
 -- whether the outcome is unknown.
 local errors = require "proxyshard.errors"
-local json = require "proxyshard.json"
-local convert = require "proxyshard.convert"
-local retry = require "proxyshard.retry"
+local json = require "proxyshard.wire.json"
+local convert = require "proxyshard.engine.convert"
+local retry = require "proxyshard.engine.retry"
 
 local type = type
 local tostring = tostring
@@ -53,7 +53,7 @@ local SANDBOX_HINT = " (no network? develop against the local sandbox: run bin/p
 -- the caller must not resend it blindly, and is told what was attempted.
 -- `in_flight` says whether the request may still be running on the
 -- server: true unless a complete answer came back from whoever handled it
--- (see proxyshard.reconcile, which resends only when it is false).
+-- (see proxyshard.flows.reconcile, which resends only when it is false).
 local function unknown_outcome(call, seen, cause, message, fields, in_flight)
   fields.cause = cause
   fields.attempted = { method = call.method, path = call.path, body = seen.body }

@@ -2,7 +2,7 @@
 --
 -- A rule says "the next N requests for METHOD PATH get a delay, a canned
 -- answer, or a broken one". This module only stores rules and decides which
--- one a request hits; `proxyshard.sandbox.state` builds the answer and the
+-- one a request hits; `proxyshard.sandbox.world.state` builds the answer and the
 -- server carries out what cannot be a plain answer (a dropped connection, a
 -- truncated body, a stalled one). Pure Lua, no I/O.
 --

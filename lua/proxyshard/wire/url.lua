@@ -56,9 +56,15 @@ function M.parse_base(s)
   return { scheme = scheme:lower(), host = host:lower(), port = port, path = (gsub(path, "/+$", "")) }
 end
 
---- Is this host name or literal on the loopback interface?
+--- Is `host` on the loopback interface: "localhost", 127.0.0.0/8, or ::1
+-- in any spelling, with or without brackets? Anything else, host names
+-- included, may be reachable from other machines.
 function M.is_loopback(host)
-  return host == "localhost" or host == "[::1]" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
+  if type(host) ~= "string" then return false end
+  if host:lower() == "localhost" then return true end
+  local bracketed = host:match("^%[(.*:.*)%]$") -- brackets hold IPv6 only
+  local canonical = require("proxyshard.wire.ip").canonical(bracketed or host)
+  return canonical == "::1" or (canonical ~= nil and canonical:match("^127%.") ~= nil)
 end
 
 return M

@@ -4,9 +4,9 @@
 -- and what is moved must be there — neither side ever goes below zero.
 -- `data` is what was allotted, `data_spent` what was used; what is left is
 -- data − data_spent.
-local json = require "proxyshard.json"
+local json = require "proxyshard.wire.json"
 local reply = require "proxyshard.sandbox.reply"
-local catalog = require "proxyshard.sandbox.catalog"
+local catalog = require "proxyshard.sandbox.world.catalog"
 
 local format = string.format
 

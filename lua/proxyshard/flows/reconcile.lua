@@ -12,7 +12,7 @@
 --   * something else changed → the outcome stays unknown;
 --   * nothing changed, and the exchange is over on the server's side — a
 --     complete answer came back (a 500, an unreadable 2xx; `err.in_flight`
---     false, see proxyshard.response) → it was not done: the request is
+--     false, see proxyshard.engine.response) → it was not done: the request is
 --     sent once more (only once), after a new quote when there is a cap
 --     (`budget` if the price rose above it);
 --   * nothing changed while the request may still be running (a timeout, a
@@ -49,7 +49,7 @@ function M.settle(opts)
   end
   if opts.settle == nil then return M.DEFAULT_SETTLE end
   if not opts.reconcile then return nil, errors.invalid("settle", "applies only with reconcile = true") end
-  return require("proxyshard.settings").seconds(opts.settle, "settle")
+  return require("proxyshard.check.settings").seconds(opts.settle, "settle")
 end
 
 --- A purchase flow's own options, checked: { cap = money or nil (from
@@ -57,7 +57,7 @@ end
 function M.purchase_options(opts)
   local cap, settle, err
   if opts.max_total ~= nil then
-    cap, err = require("proxyshard.validate").amount(opts.max_total, "max_total")
+    cap, err = require("proxyshard.check.validate").amount(opts.max_total, "max_total")
     if not cap then return nil, err end
   end
   settle, err = M.settle(opts)

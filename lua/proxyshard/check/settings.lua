@@ -3,11 +3,11 @@
 -- programmer error, so it raises — an invalid_argument error value, so
 -- that a pcall caller still gets `kind`, `argument` and the message.
 local errors = require "proxyshard.errors"
-local options = require "proxyshard.options"
-local retry = require "proxyshard.retry"
-local url = require "proxyshard.url"
-local integer = require "proxyshard.integer"
-local proxy = require "proxyshard.proxy"
+local options = require "proxyshard.check.options"
+local retry = require "proxyshard.engine.retry"
+local url = require "proxyshard.wire.url"
+local integer = require "proxyshard.wire.integer"
+local proxy = require "proxyshard.check.proxy"
 
 local type = type
 local error = error

@@ -2,11 +2,11 @@
 -- calls come from the operation rows (fetch, proxies, set_signatures,
 -- set_deletion, set_tag, change_cycle, set_auto_renewal, add_bandwidth);
 -- renew is a flow on top of its row, for reconciliation.
-local validate = require "proxyshard.validate"
+local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
 local operations = require "proxyshard.operations"
-local handle = require "proxyshard.handle"
-local reconcile = require "proxyshard.reconcile"
+local handle = require "proxyshard.handles"
+local reconcile = require "proxyshard.flows.reconcile"
 local errors = require "proxyshard.errors"
 local top_up = require "proxyshard.model.top_up"
 
@@ -34,7 +34,7 @@ end
 
 --- The handle of one add-on of this order (no request is made).
 function Order:addon(key)
-  return require("proxyshard.addon").new(self, key)
+  return require("proxyshard.handles.addon").new(self, key)
 end
 
 -- a top-up is a purchase of the missing slots: the same options
@@ -84,7 +84,7 @@ end
 --- POST /user/api/orders/{id}/renew: renew an on-hold order; the wallet is
 -- charged. opts.reconcile: read the order before, and after an unknown
 -- outcome re-read it (for opts.settle seconds, default 10): an order whose
--- expiry moved or that became active was renewed. See proxyshard.reconcile.
+-- expiry moved or that became active was renewed. See proxyshard.flows.reconcile.
 function Order:renew(opts)
   if self.error then return nil, self.error end
   local call, err = self.client:begin(opts, RENEW_OPTIONS)
