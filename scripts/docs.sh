@@ -4,7 +4,10 @@
 # config.ld says, into docs/reference/ (ignored by git; open
 # docs/reference/index.html). Any LDoc warning fails it: they are printed
 # and it exits 1, so that CI (scripts/test.sh's "LDoc reference" phase)
-# catches a doc comment LDoc cannot read.
+# catches a doc comment LDoc cannot read. The handles' methods are made at
+# run time from the operation rows: scripts/docs-handles.lua first writes
+# their LDoc source into build-docs/handles/ (ignored by git), which
+# config.ld has LDoc read with the library.
 #   usage: scripts/docs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +17,12 @@ if ! command -v ldoc >/dev/null; then
   exit 1
 fi
 
-rm -rf docs/reference
+rm -rf docs/reference build-docs/handles
+if ! out=$(lua5.4 scripts/docs-handles.lua build-docs/handles 2>&1); then
+  echo "docs: scripts/docs-handles.lua failed:" >&2
+  echo "$out" >&2
+  exit 1
+fi
 if ! out=$(ldoc -c config.ld . 2>&1); then
   echo "docs: ldoc failed:" >&2
   echo "$out" >&2
@@ -31,4 +39,4 @@ if [[ ! -f docs/reference/index.html ]]; then
   echo "docs: ldoc wrote no docs/reference/index.html" >&2
   exit 1
 fi
-echo "docs: the reference is in docs/reference/index.html ($(find docs/reference/modules -name '*.html' | wc -l) modules)"
+echo "docs: the reference is in docs/reference/index.html ($(find docs/reference/modules -name '*.html' | wc -l) modules, $(find docs/reference/classes -name '*.html' | wc -l) handles)"

@@ -730,7 +730,15 @@ describe("the 34 calls against the sandbox over HTTP", function()
       local charged = before - wallet_cents()
       assert.is_true(charged > 0, "renewing charged nothing")
       assert.are.equal(charged, ledger_total())
-      sent { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/renew", body = {} }
+      -- priced (estimated) first, and what it charged seen on the order afterwards
+      assert.are.equal(charged, ack.estimated.cents)
+      assert.are.equal(charged, ack.charged.cents)
+      local r = sent_among { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/renew", body = {} }
+      local paths = {}
+      for _, x in ipairs(seen()) do paths[#paths + 1] = x.method .. " " .. x.path end
+      local order_path = "GET /user/api/orders/" .. o.order_id
+      assert.are.same({ order_path, "GET /user/api/orders/calculate", order_path, "POST " .. r.path, order_path },
+        paths)
     end)
 
     it("with reconcile, an answer lost after the charge is confirmed by re-reading the order", function()
@@ -827,10 +835,13 @@ describe("the 34 calls against the sandbox over HTTP", function()
       local before = wallet_cents()
       local ack = assert(client:order(o.order_id):add_bandwidth(5))
       assert.are.equal("add_bandwidth", ack.operation)
-      sent { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/add-bandwidth", body = { amount = 5 } }
+      sent_among { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/add-bandwidth",
+        body = { amount = 5 } }
       local charged = before - wallet_cents()
       assert.is_true(charged > 0, "5 GB cost nothing")
       assert.are.equal(charged, ledger_total())
+      assert.are.equal(charged, ack.estimated.cents)
+      assert.are.equal(charged, ack.charged.cents)
       local now = assert(res:profile())
       assert.are.equal(traffic.data_bytes + 5 * GB_BYTES, now.data_bytes)
       assert.are.equal(traffic.data_remain_bytes + 5 * GB_BYTES, now.data_remain_bytes)
@@ -841,7 +852,7 @@ describe("the 34 calls against the sandbox over HTTP", function()
       local _, err = client:order(o.order_id):add_bandwidth(1, { promo_code = "SAVE10" })
       -- the sandbox may know the code or refuse it; the request is what is checked
       assert(err == nil or err.kind == "validation", tostring(err))
-      sent { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/add-bandwidth",
+      sent_among { method = "POST", path = "/user/api/orders/" .. o.order_id .. "/add-bandwidth",
         body = { amount = 1, promo_code = "SAVE10" } }
     end)
 

@@ -61,13 +61,13 @@ local function fake_system(opts)
 end
 
 describe("the commands", function()
-  it("are one per operation row, named after it or its alias, plus top-up and repl", function()
+  it("are one per operation row, named after it or its row's own command name, plus top-up and repl", function()
     local all = commands.all()
     assert.are.equal(#operations.rows + #commands.HAND_WRITTEN, #all)
     for _, row in ipairs(operations.rows) do
       local command = commands.for_row(row)
       assert.is_table(command, row.handle .. "." .. row.name)
-      local expected = commands.ALIASES[row.handle .. "." .. row.name] or row.name:gsub("_", "-")
+      local expected = row.command or row.name:gsub("_", "-")
       assert.are.equal(expected, command.name)
     end
     for _, name in ipairs { "orders", "order", "quote", "purchase", "sign", "sub-users", "top-up", "repl" } do
@@ -86,8 +86,11 @@ describe("the commands", function()
     assert.are.equal("proxyshard orders --status STATUS [--offset N] [--limit N] [--all]",
       commands.usage(commands.find("orders")))
     assert.are.equal("proxyshard add-data PROXY_TYPE USER_ID GB", commands.usage(commands.find("add-data")))
-    assert.are.equal("proxyshard add-bandwidth ORDER_ID GB [--promo-code PROMO_CODE] [--yes] [--dry-run]",
-      commands.usage(commands.find("add-bandwidth")))
+    -- every spending command takes the cap
+    assert.are.equal("proxyshard add-bandwidth ORDER_ID GB [--promo-code PROMO_CODE] [--max-total DOLLARS] "
+      .. "[--reconcile] [--settle SECONDS] [--yes] [--dry-run]", commands.usage(commands.find("add-bandwidth")))
+    assert.are.equal("proxyshard renew ORDER_ID [--max-total DOLLARS] [--reconcile] [--settle SECONDS] [--yes] "
+      .. "[--dry-run]", commands.usage(commands.find("renew")))
   end)
 
   it("refuse two commands of one name", function()
@@ -280,6 +283,118 @@ describe("against the sandbox", function()
     end)
   end)
 
+  describe("every spending command", function()
+    local money = require "proxyshard.money"
+    local function dollars(cents) return tostring(money.cents(cents)) end
+    local function plain_dollars(cents) return (dollars(cents):gsub("^%$", "")) end
+    local function posts()
+      local n = 0
+      for _, r in ipairs(sb:requests()) do
+        if r.method == "POST" then n = n + 1 end
+      end
+      return n
+    end
+
+    it("renew: --dry-run shows the estimate and buys nothing; --yes charges it and prints what it paid", function()
+      local out, err, code = proxyshard("renew 12346 --dry-run", env)
+      assert.are.equal(0, code, err)
+      local estimate = out:match("about (%$[%d.]+)")
+      assert.is_string(estimate, out)
+      assert.matches("^dry run, nothing bought: renewal of order 12346 %(ISP Proxy, monthly, ×2%)", out)
+      assert.are.equal(0, spent())
+      assert.are.equal(0, posts())
+      out, err, code = proxyshard("renew 12346 --yes", env)
+      assert.are.equal(0, code, err)
+      assert.are.equal(estimate, dollars(spent()))
+      assert.matches("^renew: done for " .. estimate:gsub("[%$%.]", "%%%0") .. " %(estimated "
+        .. estimate:gsub("[%$%.]", "%%%0") .. "%)", out)
+    end)
+
+    it("renew after change-cycle: the estimate follows the new cycle, and is what the renewal charges", function()
+      local _, err, code = proxyshard("renew 12346 --dry-run", env)
+      assert.are.equal(0, code, err)
+      local _, err2, code2 = proxyshard("change-cycle 12346 quarterly", env)
+      assert.are.equal(0, code2, err2)
+      local out = proxyshard("--json renew 12346 --dry-run", env)
+      local doc = json_of(out)
+      assert.is_true(doc.dry_run)
+      assert.is_true(doc.result.estimated)
+      local quarterly = doc.result.price_cents
+      out, err, code = proxyshard("--json renew 12346 --yes", env)
+      assert.are.equal(0, code, err)
+      doc = json_of(out)
+      assert.are.equal(quarterly, spent())
+      assert.are.equal(quarterly, doc.result.charged_cents)
+      assert.are.equal(quarterly, doc.result.estimated_cents)
+      assert.is_nil(doc.result.overcharged)
+    end)
+
+    it("renew above --max-total: exit 3, a budget error, nothing sent to renew", function()
+      local out, err, code = proxyshard("--json renew 12346 --yes --max-total 0.01", env)
+      assert.are.equal(3, code, err)
+      local doc = json_of(out)
+      assert.are.equal("budget", doc.error.kind)
+      assert.are.equal(1, doc.error.max_total_cents)
+      assert.matches("renewal of order 12346 .* costs about %$[%d.]+, above max_total %$0%.01: nothing was bought",
+        err)
+      assert.are.equal(0, posts())
+      assert.are.equal(0, spent())
+    end)
+
+    it("add-bandwidth: a dry run checks its arguments as the real run does (exit 2, nothing sent)", function()
+      local _, err, code = proxyshard("add-bandwidth 12400 1e3 --dry-run", env)
+      assert.are.equal(2, code)
+      assert.matches("gb must be", err)
+      local _, err2, code2 = proxyshard("add-bandwidth 12400 1e3 --yes", env)
+      assert.are.equal(2, code2)
+      assert.are.equal(err, err2)
+      assert.are.equal(0, #sb:requests())
+    end)
+
+    it("add-bandwidth: the estimate in the dry run is what --yes then charges, under --max-total", function()
+      local out, err, code = proxyshard("--json add-bandwidth 12400 5 --dry-run", env)
+      assert.are.equal(0, code, err)
+      local price = json_of(out).result.price_cents
+      assert.is_true(price > 0)
+      local _
+      _, err, code = proxyshard("add-bandwidth 12400 5 --yes --max-total " .. plain_dollars(price - 1), env)
+      assert.are.equal(3, code, err)
+      assert.are.equal(0, spent())
+      out, err, code = proxyshard("--json add-bandwidth 12400 5 --yes --max-total " .. plain_dollars(price),
+        env)
+      assert.are.equal(0, code, err)
+      local doc = json_of(out)
+      assert.are.equal(price, spent())
+      assert.are.equal(price, doc.result.charged_cents)
+      assert.are.equal(price, doc.result.estimated_cents)
+    end)
+
+    it("purchase --yes without --max-total buys at the quote and prints what it paid", function()
+      local out, err, code = proxyshard("purchase 12345 p0f_slots 2 --yes", env)
+      assert.are.equal(0, code, err)
+      assert.matches("^bought p0f_slots %+2 on order 12345 for %$0%.60", out)
+      assert.are.equal(60, spent())
+    end)
+
+    it("purchase-order: --dry-run shows the quote; above --max-total exit 3 and nothing bought", function()
+      local out, err, code = proxyshard("--json purchase-order --product 'Datacenter Proxy' --location DE "
+        .. "--cycle monthly --quantity 2 --dry-run", env)
+      assert.are.equal(0, code, err)
+      local price = json_of(out).result.price_cents
+      assert.is_true(price > 0)
+      local _
+      _, err, code = proxyshard("purchase-order --product 'Datacenter Proxy' --location DE --cycle monthly "
+        .. "--quantity 2 --yes --max-total " .. plain_dollars(price - 1), env)
+      assert.are.equal(3, code, err)
+      assert.are.equal(0, posts())
+      out, err, code = proxyshard("purchase-order --product 'Datacenter Proxy' --location DE --cycle monthly "
+        .. "--quantity 2 --yes", env)
+      assert.are.equal(0, code, err)
+      assert.matches("^bought order %d+ %(Datacenter Proxy%) for " .. dollars(price):gsub("[%$%.]", "%%%0"), out)
+      assert.are.equal(price, spent())
+    end)
+  end)
+
   describe("a capped purchase", function()
     local PURCHASE = "--json purchase 12345 p0f_slots 2 --yes --max-total "
 
@@ -328,7 +443,8 @@ describe("against the sandbox", function()
       assert.are.equal(0, code, err)
       local doc = json_of(out)
       assert.is_true(doc.dry_run)
-      assert.are.equal(60, doc.result.total_cents)
+      assert.are.equal(60, doc.result.price_cents)
+      assert.are.equal(60, doc.result.quote.total_cents)
       out = proxyshard("purchase 12345 p0f_slots 2 --dry-run", env)
       assert.are.equal("dry run, nothing bought: p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)\n", out)
       assert.are.equal(0, spent())
@@ -354,18 +470,18 @@ describe("against the sandbox", function()
       return code, sys.stdout(), sys.stderr()
     end
 
-    it("shows the quote and buys when the answer is yes, capped at what was shown", function()
+    it("shows the quote and buys when the answer is yes, at the price shown", function()
       local code, out, err = run({ "purchase", "12345", "p0f_slots", "2" }, { "y" })
       assert.are.equal(0, code, err)
       assert.matches("p0f_slots %+2 on order 12345: 2 × %$0%.30 = %$0%.60 %(3 → 5%)\nBuy%? %[y/N%] ", err)
       assert.matches("^bought p0f_slots %+2 on order 12345 for %$0%.60", out)
       assert.are.equal(60, spent())
-      -- the confirmed total was the cap: the purchase quoted again before buying
+      -- the price confirmed is the one the purchase was made at: quoted once
       local quotes = 0
       for _, r in ipairs(sb:requests()) do
         if r.path:find("/addons/calculate", 1, true) then quotes = quotes + 1 end
       end
-      assert.are.equal(2, quotes)
+      assert.are.equal(1, quotes)
     end)
 
     it("buys nothing when the answer is no: exit 10", function()

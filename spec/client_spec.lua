@@ -101,9 +101,12 @@ describe("requests on the wire", function()
 
   it("purchase: POST with an exact JSON body, Content-Type, no_resend (Content-Length is the transport's)", function()
     local client, fake = client_with()
+    fake:quotes() -- the price every spend asks first: answered aside, so requests[1] is the POST
     fake:json('{"success":true,"message":"Add-on purchased","addons_price_paid":150,'
       .. '"addons":[{"addon_key":"p0f_slots","catalog_id":1,"qty":5,"price_per_unit":30,"pending":null}]}')
     local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2))
+    assert.are.equal(1, #fake.standing_seen)
+    assert.are.equal(1, #fake.requests)
     local req = fake.requests[1]
     assert.are.equal("POST", req.method)
     assert.are.equal("https://user-api.proxyshard.com/user/api/orders/12345/addons/purchase", req.url)
@@ -116,6 +119,7 @@ describe("requests on the wire", function()
     assert.are.equal(5, receipt:line().qty)
     assert.is_nil(receipt:line().pending)
     assert.are.equal("p0f_slots: 5 × $0.30", tostring(receipt:line()))
+    assert.are.equal(60, receipt.charged.cents) -- the quote's total: nothing else showed the charge
   end)
 
   it("schedule and cancel a downgrade", function()
@@ -178,8 +182,11 @@ describe("purchase with max_total", function()
     local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2, { max_total = 60 }))
     assert.are.equal(2, #fake.requests)
     assert.are.equal("GET", fake.requests[1].method)
+    assert.are.equal("https://user-api.proxyshard.com/user/api/orders/12345/addons/calculate"
+      .. "?addon_key=p0f_slots&add_qty=2", fake.requests[1].url)
     assert.are.equal("POST", fake.requests[2].method)
     assert.are.equal(60, receipt.quote.total.cents)
+    assert.are.equal(60, receipt.charged.cents)
     assert.matches("for %$0%.60", tostring(receipt))
   end)
 
@@ -258,11 +265,16 @@ describe("handles made with a bad argument", function()
 end)
 
 describe("errors", function()
+  -- the answer to a purchase's POST, after its price (a standing quote):
+  -- priced once, then that one POST, not retried
   local function failing(answer)
     local client, fake = client_with { answer }
+    fake:quotes()
     local v, err = client:order(12345):addon("p0f_slots"):purchase(2)
     assert.is_nil(v)
+    assert.are.equal(1, #fake.standing_seen)
     assert.are.equal(1, #fake.requests)
+    assert.are.equal("POST", fake.requests[1].method)
     return err
   end
 
@@ -367,9 +379,13 @@ describe("errors", function()
   it("takes a 2xx answer without success as a success: the document makes it optional", function()
     local client = client_with { { status = 200, body = '{"add_qty":2,"add_total":60}' } }
     assert.are.equal(60, assert(client:order(12345):addon("p0f_slots"):quote(2)).total.cents)
-    client = client_with { { status = 200, body = '{"message":"done"}' } }
+    local fake
+    client, fake = client_with { { status = 200, body = '{"message":"done"}' } }
+    fake:quotes()
     local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2))
     assert.are.equal("done", receipt.message)
+    assert.are.equal(1, #fake.requests)
+    assert.are.equal("POST", fake.requests[1].method)
     client = client_with { { status = 200, body = '{"success":true}' } }
     assert.are.equal(1, assert(client:order(12345):set_signatures { { ip = "1.2.3.4", signature = "linux" } }))
   end)
@@ -455,5 +471,171 @@ describe("errors", function()
     assert.is_nil(err.body:find(TOKEN, 1, true))
     err = failing { error = { kind = "network", message = "x " .. TOKEN .. " y " .. TOKEN, request_sent = true } }
     assert.matches("^x %[redacted%] y %[redacted%];", err.message)
+  end)
+end)
+
+describe("every spend is priced", function()
+  local BASE = "https://user-api.proxyshard.com"
+  local CALCULATE = "GET /user/api/orders/12345/addons/calculate?addon_key=p0f_slots&add_qty=2"
+  local PURCHASE = "POST /user/api/orders/12345/addons/purchase"
+  local BOUGHT = '{"success":true,"message":"Add-on purchased","addons_price_paid":150}'
+
+  -- every request the fake saw, as "METHOD path?query"
+  local function sent(fake)
+    local out = {}
+    for i, r in ipairs(fake.requests) do
+      assert.are.equal(BASE, r.url:sub(1, #BASE))
+      out[i] = r.method .. " " .. r.url:sub(#BASE + 1)
+    end
+    return out
+  end
+
+  -- order 12346, on hold: ISP Proxy, monthly, 2 IPs; 4 p0f slots going down
+  -- to 2 at the renewal
+  local function on_hold(status, expires_at, addons_paid)
+    return '{"success":true,"order":{"order_id":12346,"product_name":"ISP Proxy","cycle_name":"monthly",'
+      .. '"quantity":2,"price_paid":800,"addons_price_paid":' .. addons_paid .. ',"addons":[{"addon_key":'
+      .. '"p0f_slots","qty":4,"price_per_unit":60,"pending":{"action":"downgrade","next_qty":2}}],"status":"'
+      .. status .. '","expires_at":"' .. expires_at .. '","promo_code":null}}'
+  end
+  local HELD = on_hold("on-hold", "2026-10-15T12:00:00Z", 60)
+  -- a new order like it: the base, and the add-on at the quantity it will have
+  local RENEWAL_QUOTE = "GET /user/api/orders/calculate?product=ISP%20Proxy&cycle=monthly&quantity=2"
+    .. "&addons_json=%5B%7B%22addon_key%22%3A%22p0f_slots%22%2C%22qty%22%3A2%7D%5D"
+  local READ_12346 = "GET /user/api/orders/12346"
+
+  it("addon:purchase without max_total quotes before it buys; the receipt is charged the quote's total", function()
+    local client, fake = client_with()
+    fake:json(QUOTE)
+    fake:json(BOUGHT)
+    local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2))
+    assert.are.same({ CALCULATE, PURCHASE }, sent(fake))
+    assert.are.equal(60, receipt.quote.total.cents)
+    assert.are.equal(60, receipt.charged.cents)
+    assert.is_nil(receipt.estimated)
+    assert.is_nil(receipt.overcharged)
+    assert.are.equal("bought p0f_slots +2 on order 12345 for $0.60; add-ons paid on this order: $1.50 "
+      .. "(Add-on purchased)", tostring(receipt))
+  end)
+
+  it("returns budget, with nothing POSTed, when the quote's add_total is above max_total", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"addon_key":"p0f_slots","price_per_unit":4500,"current_qty":3,"add_qty":2,'
+      .. '"new_qty":5,"add_total":9000}')
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { max_total = "50.00" })
+    assert.is_nil(receipt)
+    assert.are.equal("budget", err.kind)
+    assert.are.equal("p0f_slots +2 on order 12345 costs $90.00, above max_total $50.00: nothing was bought",
+      err.message)
+    assert.are.equal(9000, err.quote.total.cents)
+    assert.are.equal(5000, err.max_total.cents)
+    assert.is_false(err.bought)
+    assert.are.same({ CALCULATE }, sent(fake))
+  end)
+
+  it("shows opts.confirm the price before anything is POSTed; false is declined, nothing bought", function()
+    local client, fake = client_with()
+    fake:json(QUOTE)
+    local seen = {}
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { confirm = function(price)
+      seen[#seen + 1] = { total = price.total.cents, text = price.text, sent = sent(fake) }
+      return false
+    end })
+    assert.is_nil(receipt)
+    assert.are.same({ { total = 60, text = "p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)",
+      sent = { CALCULATE } } }, seen)
+    assert.are.equal("declined", err.kind)
+    assert.is_false(err.bought)
+    assert.are.equal("p0f_slots +2 on order 12345 was not confirmed: nothing was bought", err.message)
+    assert.are.same({ CALCULATE }, sent(fake))
+
+    -- true buys: still after the price, before the POST
+    client, fake = client_with()
+    fake:json(QUOTE)
+    fake:json(BOUGHT)
+    seen = {}
+    receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2, { confirm = function(price)
+      seen[#seen + 1] = { total = price.total.cents, sent = sent(fake) }
+      return true
+    end }))
+    assert.are.same({ { total = 60, sent = { CALCULATE } } }, seen)
+    assert.are.same({ CALCULATE, PURCHASE }, sent(fake))
+    assert.are.equal(60, receipt.charged.cents)
+  end)
+
+  it("refuses confirm that is not a function, sending nothing", function()
+    local client, fake = client_with()
+    fake:quotes()
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { confirm = "yes" })
+    assert.is_nil(receipt)
+    assert.are.equal("invalid_argument", err.kind)
+    assert.are.equal("confirm", err.argument)
+    assert.are.same({}, fake.requests)
+    assert.are.same({}, fake.standing_seen)
+  end)
+
+  it("order:renew under a max_total below the estimate: budget, no POST", function()
+    local client, fake = client_with()
+    fake:json(HELD)
+    fake:json('{"original_price":800,"final_price":800,"discount_percent":0,"addons_price":120,'
+      .. '"total_with_addons":920}')
+    local ack, err = client:order(12346):renew { max_total = 919 }
+    assert.is_nil(ack)
+    assert.are.equal("budget", err.kind)
+    assert.are.equal("renewal of order 12346 (ISP Proxy, monthly, ×2) costs about $9.20, above max_total $9.19: "
+      .. "nothing was bought", err.message)
+    assert.are.equal(920, err.quote.total.cents)
+    assert.are.equal(919, err.max_total.cents)
+    assert.is_true(err.estimated)
+    assert.is_false(err.bought)
+    assert.are.same({ READ_12346, RENEWAL_QUOTE }, sent(fake))
+  end)
+
+  it("order:add_bandwidth under a max_total below the estimate: budget, no POST", function()
+    local client, fake = client_with()
+    fake:json('{"success":true,"order":{"order_id":12400,"product_name":"Residential Premium",'
+      .. '"cycle_name":"monthly","quantity":10,"status":"active"}}')
+    fake:json('{"original_price":2500,"final_price":2500,"discount_percent":0,"total_with_addons":2500}')
+    local ack, err = client:order(12400):add_bandwidth(5, { max_total = "20.00" })
+    assert.is_nil(ack)
+    assert.are.equal("budget", err.kind)
+    assert.are.equal("5 GB for order 12400 costs about $25.00, above max_total $20.00: nothing was bought",
+      err.message)
+    assert.are.equal(2500, err.quote.total.cents)
+    assert.are.equal(2000, err.max_total.cents)
+    assert.is_false(err.bought)
+    assert.are.same({ "GET /user/api/orders/12400",
+      "GET /user/api/orders/calculate?product=Residential%20Premium&cycle=monthly&quantity=5" }, sent(fake))
+  end)
+
+  describe("a renewal whose estimate is unavailable (calculate answers 400)", function()
+    local NO_QUOTE = { status = 400, headers = { ["content-type"] = "application/json" },
+      body = '{"success":false,"message":"Product is not on sale"}' }
+
+    it("with max_total: budget, no POST", function()
+      local client, fake = client_with { { status = 200, body = HELD }, NO_QUOTE }
+      local ack, err = client:order(12346):renew { max_total = 10000 }
+      assert.is_nil(ack)
+      assert.are.equal("budget", err.kind)
+      assert.are.equal("renewal of order 12346 (ISP Proxy, monthly, ×2) has no price (Product is not on sale), "
+        .. "so max_total $100.00 cannot be checked: nothing was bought", err.message)
+      assert.is_false(err.bought)
+      assert.is_nil(err.quote)
+      assert.are.same({ READ_12346, RENEWAL_QUOTE }, sent(fake))
+    end)
+
+    it("without max_total: renews; no estimated total, the charge the order shows after", function()
+      local client, fake = client_with { { status = 200, body = HELD }, NO_QUOTE, { status = 200, body = HELD },
+        { status = 200, body = '{"success":true,"message":"Order renewed successfully"}' },
+        { status = 200, body = on_hold("active", "2026-12-25T12:00:00Z", 180) } }
+      local ack = assert(client:order(12346):renew())
+      assert.are.same({ READ_12346, RENEWAL_QUOTE, READ_12346, "POST /user/api/orders/12346/renew", READ_12346 },
+        sent(fake))
+      assert.is_nil(ack.estimated)
+      assert.is_nil(ack.quote)
+      assert.is_nil(ack.overcharged)
+      assert.are.equal(920, ack.charged.cents) -- price_paid 800, and the add-ons' total grew 60 → 180
+      assert.are.equal("renew: done for $9.20 (Order renewed successfully)", tostring(ack))
+    end)
   end)
 end)

@@ -2,8 +2,11 @@
 -- libcurl and real HTTP. Each row asserts the error kind, the number of
 -- attempts (as the client counts them and as the sandbox saw them) and,
 -- from the sandbox's ledger, how many charges were made: never more than
--- the one purchase asked for. Everything the rows produce is then searched
--- for the API token.
+-- the one purchase asked for. A purchase is priced first (its quote), reads
+-- the order first when it reconciles, and sends nothing after its POST but
+-- re-reads, a new quote under a cap, and the one resend: each row checks
+-- the sandbox's request log for that. Everything the rows produce is then
+-- searched for the API token.
 local proxyshard = require "proxyshard"
 local sandbox_process = require "support.sandbox_process"
 local shell = require "support.shell"
@@ -18,18 +21,20 @@ local CALCULATE = ORDER .. "/addons/calculate"
 local SIGN = ORDER .. "/signature/set"
 local HTML = "<html><body><h1>502 Bad Gateway</h1></body></html>"
 
--- op: what the row calls; each returns value, err
+-- op: what the row calls; each returns value, err. spends: an add-on
+-- purchase (priced first); reconciles: with reconcile = true (the order read
+-- before the POST)
 local ops = {
   fetch = { method = "GET", path = ORDER, run = function(c) return c:order(12345):fetch() end },
   quote = { method = "GET", path = CALCULATE,
     run = function(c) return c:order(12345):addon("p0f_slots"):quote(2) end },
-  purchase = { method = "POST", path = PURCHASE,
+  purchase = { method = "POST", path = PURCHASE, spends = true,
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2) end },
-  reconcile = { method = "POST", path = PURCHASE,
+  reconcile = { method = "POST", path = PURCHASE, spends = true, reconciles = true,
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true }) end },
-  reconcile_briefly = { method = "POST", path = PURCHASE,
+  reconcile_briefly = { method = "POST", path = PURCHASE, spends = true, reconciles = true,
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true, settle = 0.5 }) end },
-  reconcile_capped = { method = "POST", path = PURCHASE,
+  reconcile_capped = { method = "POST", path = PURCHASE, spends = true, reconciles = true,
     run = function(c) return c:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true, max_total = 60 }) end },
   sign = { method = "POST", path = SIGN,
     run = function(c) return c:order(12345):set_signatures { { ip = "203.0.113.11", signature = "win11" } } end },
@@ -37,7 +42,8 @@ local ops = {
 
 -- expect: ok (a value came back) or kind (+ cause); attempts as the client
 -- reports them (errors only); requests = how many the sandbox saw on the
--- op's route; charges = ledger entries; sleeps = the waits asked for.
+-- op's route; charges = ledger entries; sleeps = the waits asked for;
+-- quotes = how many times a purchase was priced (default 1).
 local rows = {
   -- reads: retried when that is safe
   { "GET with 300 ms latency", "fetch", { { delay_ms = 300 } }, { ok = true, requests = 1 } },
@@ -131,7 +137,7 @@ local rows = {
     { { status = 500 }, { path = CALCULATE, method = "GET", delay_ms = 0 },
       { path = CALCULATE, method = "GET", status = 200,
         body = '{"success":true,"addon_key":"p0f_slots","add_qty":2,"price_per_unit":5000,"add_total":10000}' } },
-    { kind = "budget", requests = 1, charges = 0 } },
+    { kind = "budget", requests = 1, charges = 0, quotes = 2 } },
   -- a commit that lands after the client gave up (timeout = 1, held 2.5 s)
   { "reconcile: a slow commit lands while it re-reads", "reconcile",
     { { delay_ms = 2500, commit = "after_delay" } },
@@ -202,6 +208,36 @@ describe("fault matrix", function()
     return proxyshard.new(opts)
   end
 
+  -- What a purchase sent, from the sandbox's log (after the kept-alive
+  -- GET /user/api/me): its quote first; with reconcile, the order read
+  -- before the POST; after the POST nothing but re-reads of the order, a
+  -- new quote (only under a cap, before a resend) and the resend itself,
+  -- and without reconcile nothing at all.
+  local function check_spend(op, expect)
+    local log = sb:requests()
+    assert.are.same({ "GET", "/user/api/me" }, { log[1].method, log[1].path })
+    assert.are.same({ "GET", CALCULATE, "addon_key=p0f_slots&add_qty=2" },
+      { log[2].method, log[2].path, log[2].query }, "priced first")
+    local at = 3
+    if op.reconciles then
+      assert.are.same({ "GET", ORDER }, { log[3].method, log[3].path }, "the order read before")
+      at = 4
+    end
+    assert.are.same({ "POST", PURCHASE }, { log[at].method, log[at].path }, "then the purchase")
+    local quotes = 1
+    for i = at + 1, #log do
+      local r = log[i]
+      local seen = r.method .. " " .. r.path
+      assert.is_true(op.reconciles, "sent after a purchase that does not reconcile: " .. seen)
+      if seen == "GET " .. CALCULATE then
+        quotes = quotes + 1
+      else
+        assert.is_true(seen == "GET " .. ORDER or seen == "POST " .. PURCHASE, "sent while reconciling: " .. seen)
+      end
+    end
+    assert.are.equal(expect.quotes or 1, quotes, "quotes")
+  end
+
   local function seen_on(route)
     local n = 0
     for _, r in ipairs(sb:requests()) do
@@ -246,6 +282,7 @@ describe("fault matrix", function()
       -- a request still held by the sandbox lands meanwhile: never twice
       if expect.settle_ms then require("proxyshard.core").sleep(expect.settle_ms / 1000) end
       assert.are.equal(expect.requests, seen_on(op), "requests the sandbox saw")
+      if op.spends then check_spend(op, expect) end
       -- through the proxy when asked, and never otherwise (no proxy from the environment)
       if expect.via_proxy then
         assert.is_true(proxied() >= expect.requests, "requests the proxy forwarded")
@@ -255,6 +292,8 @@ describe("fault matrix", function()
       local ledger = sb:ledger()
       assert.are.equal(expect.charges or 0, #ledger, "charges")
       assert.is_true(#ledger <= 1, "charged twice")
+      -- a purchase that went through says what it cost: the one charge made
+      if op.spends and expect.ok then assert.are.equal(ledger[1].amount_cents, value.charged.cents, "charged") end
       if expect.sleeps then assert.are.equal(expect.sleeps, #sleeps) end
       if expect.sleep_values then assert.are.same(expect.sleep_values, sleeps) end
       if expect.slots_used then
@@ -274,10 +313,13 @@ describe("fault matrix", function()
     assert.is_nil(receipt)
     assert.are.equal("unknown_outcome", err.kind)
     local log = sb:requests()
-    assert.are.equal(2, #log)
-    assert.are.equal("GET", log[1].method)
-    assert.are.equal("POST", log[2].method)
-    assert.are.equal(log[1].connection, log[2].connection) -- the same TCP connection
+    assert.are.equal(3, #log)
+    assert.are.same({ "GET", "/user/api/me" }, { log[1].method, log[1].path })
+    assert.are.same({ "GET", CALCULATE }, { log[2].method, log[2].path }) -- the quote, first
+    assert.are.same({ "POST", PURCHASE }, { log[3].method, log[3].path })
+    -- the same TCP connection throughout
+    assert.are.equal(log[1].connection, log[2].connection)
+    assert.are.equal(log[2].connection, log[3].connection)
     assert.are.equal(1, #sb:ledger())
   end)
 

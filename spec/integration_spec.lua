@@ -3,6 +3,7 @@
 -- from the sandbox's control endpoints.
 local proxyshard = require "proxyshard"
 local sandbox_process = require "support.sandbox_process"
+local fixture = require "proxyshard.sandbox.world.fixture"
 
 local TOKEN = "sandbox-token"
 
@@ -59,8 +60,16 @@ describe("against the sandbox over HTTP", function()
   it("sends exactly the documented headers and bodies", function()
     assert(slots():purchase(1))
     local seen = sb:requests()
-    assert.are.equal(1, #seen)
-    local r = seen[1]
+    assert.are.equal(2, #seen)
+    -- priced first: the quote, a GET without a body
+    local q = seen[1]
+    assert.are.same({ "GET", "/user/api/orders/12345/addons/calculate", "addon_key=p0f_slots&add_qty=1" },
+      { q.method, q.path, q.query })
+    assert.is_true(q.body == nil or q.body == "")
+    assert.is_nil(q.headers["content-type"])
+    assert.are.equal("application/json", q.headers.accept)
+    assert.are.equal("[redacted]", q.headers.authorization)
+    local r = seen[2]
     assert.are.equal("POST", r.method)
     assert.are.equal("/user/api/orders/12345/addons/purchase", r.path)
     assert.are.equal('{"add_qty":1,"addon_key":"p0f_slots"}', r.body)
@@ -88,10 +97,15 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal(150, receipt.addons_price_paid.cents)
     assert.are.equal(5, receipt:line().qty)
     assert.are.equal(60, receipt.quote.total.cents)
+    local seen = sb:requests()
+    assert.are.equal(2, #seen)
+    assert.are.same({ "GET", "/user/api/orders/12345/addons/calculate" }, { seen[1].method, seen[1].path })
+    assert.are.same({ "POST", "/user/api/orders/12345/addons/purchase" }, { seen[2].method, seen[2].path })
     local ledger = sb:ledger()
     assert.are.equal(1, #ledger)
     assert.are.equal(60, ledger[1].amount_cents)
     assert.are.equal(2, ledger[1].qty)
+    assert.are.equal(60, receipt.charged.cents)
     assert.are.equal(9940, wallet())
     local info = assert(order():fetch())
     assert.are.equal(5, info.p0f_slots_available)
@@ -105,9 +119,63 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal(60, err.quote.total.cents)
     local seen = sb:requests()
     assert.are.equal(1, #seen)
-    assert.are.equal("GET", seen[1].method)
+    assert.are.same({ "GET", "/user/api/orders/12345/addons/calculate" }, { seen[1].method, seen[1].path })
     assert.are.equal(0, #sb:ledger())
     assert.are.equal(10000, wallet())
+  end)
+
+  -- what the sandbox saw, as "METHOD path" lines
+  local function sequence()
+    local out = {}
+    for i, r in ipairs(sb:requests()) do out[i] = r.method .. " " .. r.path end
+    return out
+  end
+
+  it("renews at an estimate, and reads back the one charge the ledger shows", function()
+    local done = assert(client:order(12346):renew())
+    local O = "/user/api/orders/12346"
+    assert.are.same({ "GET " .. O, "GET /user/api/orders/calculate", "GET " .. O, "POST " .. O .. "/renew",
+      "GET " .. O }, sequence())
+    local ledger = sb:ledger()
+    assert.are.equal(1, #ledger)
+    assert.are.equal("renewal", ledger[1].kind)
+    -- the base and the add-ons, in one charge
+    assert.are.equal(ledger[1].amount_cents, done.charged.cents)
+    assert.are.equal(10000 - ledger[1].amount_cents, wallet())
+    -- the estimate is the sandbox's price of a new order like the fixture's
+    -- (no pending change: each add-on at the quantity it has)
+    local o = fixture.orders[2]
+    assert(o.order_id == 12346)
+    local like = { product = o.product_name, cycle = o.cycle_name, quantity = o.quantity, addons = {} }
+    for _, line in ipairs(o.addons) do like.addons[line.addon_key] = line.qty end
+    local quote = assert(client:quote_order(like))
+    assert.are.equal(quote.total.cents, done.estimated.cents)
+    if ledger[1].amount_cents > quote.total.cents then
+      assert.are.same({ quote.total.cents, ledger[1].amount_cents },
+        { done.overcharged.quoted.cents, done.overcharged.charged.cents })
+    else
+      assert.is_nil(done.overcharged)
+    end
+    assert.are.equal("active", assert(client:order(12346):fetch()).status)
+  end)
+
+  it("adds bandwidth at an estimate, and reads the charge off the wallet", function()
+    local done = assert(client:order(12400):add_bandwidth(5, { promo_code = "SAVE10" }))
+    local O = "/user/api/orders/12400"
+    assert.are.same({ "GET " .. O, "GET /user/api/orders/calculate", "GET " .. O, "GET /user/api/me",
+      "POST " .. O .. "/add-bandwidth", "GET " .. O, "GET /user/api/me" }, sequence())
+    assert.are.equal("product=Premium%20Residential%20Proxy&cycle=lifetime&quantity=5&promo_code=SAVE10",
+      sb:requests()[2].query)
+    local ledger = sb:ledger()
+    assert.are.same({ 1, "bandwidth", 5 }, { #ledger, ledger[1].kind, ledger[1].gb })
+    assert.are.equal(ledger[1].amount_cents, done.charged.cents)
+    assert.are.equal(10000 - ledger[1].amount_cents, wallet())
+    -- the estimate: 5 GB of the order's product and cycle, at the promo's price
+    local quote = assert(client:quote_order { product = "Premium Residential Proxy", cycle = "lifetime", quantity = 5,
+      promo_code = "SAVE10" })
+    assert.are.equal(quote.total.cents, done.estimated.cents)
+    assert.are.equal(ledger[1].amount_cents, quote.total.cents) -- the sandbox charges what it quotes
+    assert.is_nil(done.overcharged)
   end)
 
   it("signs IPs, taking a slot only the first time", function()
@@ -212,7 +280,11 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal("unknown_outcome", err.kind)
     assert.are.equal("server", err.cause)
     assert.are.equal(502, err.status)
-    assert.are.equal(1, #sb:requests())
+    -- the quote, then the purchase once
+    local seen = sb:requests()
+    assert.are.equal(2, #seen)
+    assert.are.same({ "GET", "/user/api/orders/12345/addons/calculate" }, { seen[1].method, seen[1].path })
+    assert.are.same({ "POST", "/user/api/orders/12345/addons/purchase" }, { seen[2].method, seen[2].path })
     assert.are.equal(0, #sb:ledger())
   end)
 

@@ -8,7 +8,7 @@ local json = require "proxyshard.wire.json"
 local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local phase
-local captures
+local captures -- what ngx.location.capture got; it answers `captures.queue` in order, then `captures.answer`
 local clock -- simulated seconds: the stand-ins below advance it
 local slept -- ngx.sleep outside a light thread (the client's backoff)
 local server -- what the stand-in lua-resty-http answers, and what it saw
@@ -80,7 +80,8 @@ local function fake_ngx()
       capture = function(uri, opts)
         captures[#captures + 1] = { uri = uri, opts = opts }
         clock = clock + (captures.takes or 0)
-        return captures.answer or { status = 200, header = { ["Content-Type"] = "application/json" },
+        local queued = captures.queue and table.remove(captures.queue, 1)
+        return queued or captures.answer or { status = 200, header = { ["Content-Type"] = "application/json" },
           body = '{"success":true,"order":{"order_id":12345}}' }
       end,
     },
@@ -182,6 +183,11 @@ local function fresh_modules()
 end
 
 local ORDER_JSON = '{"success":true,"order":{"order_id":12345}}'
+-- the quote a purchase of `qty` p0f slots gets first
+local function quote_json(qty)
+  return ('{"success":true,"addon_key":"p0f_slots","price_per_unit":30,"add_qty":%d,"add_total":%d}'):format(qty,
+    30 * qty)
+end
 
 local function json_answer(body, extra)
   local a = { status = 200, headers = { ["Content-Type"] = "application/json",
@@ -224,25 +230,34 @@ describe("inside nginx", function()
     it("sends a purchase as a POST with its JSON body and query strings intact", function()
       local proxyshard = fresh_modules()
       local client = proxyshard.new { token = "tok_nginx_spec_secret", subrequest_location = "/ps" }
-      captures.answer = { status = 200, header = {}, body = '{"success":true,"addons_price_paid":150}' }
+      captures.queue = { { status = 200, header = {}, body = quote_json(2) },
+        { status = 200, header = {}, body = '{"success":true,"addons_price_paid":150}' } }
       assert(client:order(12345):addon("p0f_slots"):purchase(2))
-      assert.are.equal("/ps/user/api/orders/12345/addons/purchase", captures[1].uri)
-      assert.are.equal(8, captures[1].opts.method)
-      assert.are.equal('{"add_qty":2,"addon_key":"p0f_slots"}', captures[1].opts.body)
-      assert.are.equal("application/json", captures[1].opts.vars.proxyshard_content_type)
+      assert.are.equal(2, #captures)
+      -- priced first: the quote, a GET with its query string intact
+      assert.are.equal("/ps/user/api/orders/12345/addons/calculate?addon_key=p0f_slots&add_qty=2", captures[1].uri)
+      assert.are.equal(1, captures[1].opts.method)
+      assert.are.equal("/ps/user/api/orders/12345/addons/purchase", captures[2].uri)
+      assert.are.equal(8, captures[2].opts.method)
+      assert.are.equal('{"add_qty":2,"addon_key":"p0f_slots"}', captures[2].opts.body)
+      assert.are.equal("application/json", captures[2].opts.vars.proxyshard_content_type)
       captures.answer = { status = 200, header = {}, body = '{"success":true,"add_qty":2,"add_total":60}' }
       assert(client:order(12345):addon("p0f_slots"):quote(2))
-      assert.are.equal("/ps/user/api/orders/12345/addons/calculate?addon_key=p0f_slots&add_qty=2", captures[2].uri)
+      assert.are.equal("/ps/user/api/orders/12345/addons/calculate?addon_key=p0f_slots&add_qty=2", captures[3].uri)
     end)
 
     it("makes a cut-short answer to a purchase an unknown outcome", function()
       local proxyshard = fresh_modules()
       local client = proxyshard.new { token = "tok_nginx_spec_secret", subrequest_location = "/ps" }
+      captures.queue = { { status = 200, header = {}, body = quote_json(2) } }
       captures.answer = { status = 200, header = {}, body = '{"succ', truncated = true }
       local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2)
       assert.is_nil(receipt)
       assert.are.equal("unknown_outcome", err.kind)
-      assert.are.equal(1, #captures)
+      -- the quote, then the purchase once
+      assert.are.equal(2, #captures)
+      assert.are.same({ 1, 8 }, { captures[1].opts.method, captures[2].opts.method })
+      assert.are.equal("/ps/user/api/orders/12345/addons/purchase", captures[2].uri)
     end)
 
     describe("the transport itself", function()
@@ -493,11 +508,20 @@ describe("inside nginx", function()
     it("makes a lost answer to a purchase an unknown outcome, sent once", function()
       local proxyshard = fresh_modules()
       local client = proxyshard.new { token = "tok_nginx_spec_secret" }
-      server.answers = { { err = "closed" } }
+      server.answers = { json_answer(quote_json(1)), { err = "closed" } }
       local receipt, err = client:order(12345):addon("p0f_slots"):purchase(1)
       assert.is_nil(receipt)
       assert.are.equal("unknown_outcome", err.kind)
-      assert.are.equal(1, #server.clients)
+      -- one request a client: the quote, then the purchase, sent once
+      assert.are.equal(2, #server.clients)
+      local sent = {}
+      for i, c in ipairs(server.clients) do
+        local params = call_of("send_request", c)[2]
+        sent[i] = params.method .. " " .. params.path
+      end
+      assert.are.same({ "GET /user/api/orders/12345/addons/calculate?addon_key=p0f_slots&add_qty=1",
+        "POST /user/api/orders/12345/addons/purchase" }, sent)
+      assert.are.equal(0, #server.answers)
     end)
 
     it("retries a GET whose attempt timed out only within the call's one deadline", function()

@@ -1,7 +1,8 @@
 -- Every call made from the operation table, over the fake transport: the
 -- exact request it sends (method, URL with query, body, token or none) and
--- what it makes of the answer; and the flows on top (a new order under a
--- cap, reconciled; renew, reconciled; every page of a list).
+-- what it makes of the answer; and the flows on top (every spend priced
+-- first: a new order under a cap, reconciled; renew and add_bandwidth at an
+-- estimate, their charge read back; every page of a list).
 local proxyshard = require "proxyshard"
 local operations = require "proxyshard.operations"
 local fake_transport = require "support.fake_transport"
@@ -130,31 +131,49 @@ describe("purchase_order", function()
   local PARAMS = { product = "Datacenter Proxy", location = "DE", cycle = "monthly", quantity = 2 }
   local QUOTE = ok '{"original_price":600,"final_price":600,"discount_percent":0,"total_with_addons":600}'
   local BOUGHT = ok '{"success":true,"message":"Order paid successfully","order_id":20001}'
+  -- PARAMS's quote, and the first page of the order list (the evidence)
+  local QUOTED = BASE .. "/user/api/orders/calculate?product=Datacenter%20Proxy&location=DE&cycle=monthly&quantity=2"
+  local LIST = BASE .. "/user/api/orders?status=all&offset=0&limit=100"
+  local PURCHASE = BASE .. "/user/api/orders/purchase"
 
   it("sends the body and returns a receipt with the new order", function()
-    local receipt, req = one(BOUGHT, function(c)
-      return c:purchase_order { product = "Datacenter Proxy", location = "DE", cycle = "monthly", quantity = 2,
-        auto_renewal = true, addons = { p0f_slots = 2 } }
-    end)
+    local client, fake = client_with { ok('{"original_price":600,"final_price":600,"discount_percent":0,'
+      .. '"addons_price":60,"total_with_addons":660}'), BOUGHT }
+    local receipt = assert(client:purchase_order { product = "Datacenter Proxy", location = "DE", cycle = "monthly",
+      quantity = 2, auto_renewal = true, addons = { p0f_slots = 2 } })
+    -- priced first, with the purchase's own parameters (auto_renewal is not one the quote takes)
+    assert.are.equal(2, #fake.requests)
+    assert.are.same({ "GET", QUOTED .. "&addons_json=%5B%7B%22addon_key%22%3A%22p0f_slots%22%2C%22qty%22%3A2%7D%5D" },
+      { fake.requests[1].method, fake.requests[1].url })
+    local req = fake.requests[2]
     assert.are.equal("POST", req.method)
-    assert.are.equal(BASE .. "/user/api/orders/purchase", req.url)
+    assert.are.equal(PURCHASE, req.url)
     assert.are.equal('{"addons":[{"addon_key":"p0f_slots","qty":2}],"auto_renewal":true,"cycle":"monthly",'
       .. '"location":"DE","product":"Datacenter Proxy","quantity":2}', req.body)
     assert.is_true(req.no_resend)
     assert.are.equal(20001, receipt.order_id)
     assert.are.equal(20001, receipt:order().id)
+    -- nothing seen of the charge: what it cost is the quote's total
+    assert.are.same({ 660, 660 }, { receipt.quote.total.cents, receipt.charged.cents })
+    assert.is_nil(receipt.estimated)
+    assert.is_nil(receipt.overcharged)
+    assert.are.equal("bought order 20001 (Datacenter Proxy) for $6.60 (Order paid successfully)", tostring(receipt))
   end)
 
   it("quotes first under max_total, and buys nothing above it", function()
     local client, fake = client_with { QUOTE, BOUGHT }
     local receipt = assert(client:purchase_order(PARAMS, { max_total = "6.00" }))
     assert.are.equal(600, receipt.quote.total.cents)
-    assert.are.equal("GET", fake.requests[1].method)
+    assert.are.equal(2, #fake.requests)
+    assert.are.same({ "GET", QUOTED }, { fake.requests[1].method, fake.requests[1].url })
+    assert.are.same({ "POST", PURCHASE }, { fake.requests[2].method, fake.requests[2].url })
     client, fake = client_with { QUOTE }
     local r, err = client:purchase_order(PARAMS, { max_total = 599 })
     assert.is_nil(r)
     assert.are.equal("budget", err.kind)
+    assert.is_false(err.bought)
     assert.are.equal(1, #fake.requests)
+    assert.are.equal(QUOTED, fake.requests[1].url)
   end)
 
   it("refuses a quote without a total when add-ons make final_price not the whole price", function()
@@ -162,8 +181,13 @@ describe("purchase_order", function()
     local r, err = client:purchase_order({ product = "Datacenter Proxy", addons = { p0f_slots = 1 } },
       { max_total = 10000 })
     assert.is_nil(r)
-    assert.are.equal("decode", err.kind)
+    -- no total to hold against the cap: refused as over budget, nothing bought
+    assert.are.equal("budget", err.kind)
+    assert.is_false(err.bought)
+    assert.matches("has no price", err.message, 1, true)
+    assert.matches("total_with_addons", err.message, 1, true)
     assert.are.equal(1, #fake.requests)
+    assert.are.equal("GET", fake.requests[1].method)
   end)
 
   it("reconciles through the order list: one new order of the product", function()
@@ -171,25 +195,37 @@ describe("purchase_order", function()
     local after = ok('{"success":true,"orders":[{"order_id":12345,"product_name":"Datacenter Proxy"},'
       .. '{"order_id":20001,"product_name":"Datacenter Proxy"}]}')
     local lost = { error = { kind = "timeout", message = "Timeout was reached", request_sent = true } }
-    local client, fake = client_with { before, lost, before, after }
+    local client, fake = client_with { QUOTE, before, lost, before, after }
     local receipt = assert(client:purchase_order(PARAMS, { reconcile = true }))
     assert.is_true(receipt.reconciled)
     assert.are.equal(20001, receipt.order_id)
-    assert.are.equal(4, #fake.requests)
+    -- the quote, the list before, the purchase (lost), the list until the new order shows
+    local seen = {}
+    for i, req in ipairs(fake.requests) do seen[i] = req.method .. " " .. req.url end
+    assert.are.same({ "GET " .. QUOTED, "GET " .. LIST, "POST " .. PURCHASE, "GET " .. LIST, "GET " .. LIST }, seen)
     assert.are.same({ 0.25 }, fake.sleeps)
+    -- the order list shows no charge: what it cost is the quote's total
+    assert.are.equal(600, receipt.charged.cents)
   end)
 
   it("never resends while the purchase may still land", function()
     local list = ok '{"success":true,"orders":[{"order_id":12345}]}'
-    local answers = { list, { error = { kind = "network", message = "reset", request_sent = true } } }
+    local answers = { QUOTE, list, { error = { kind = "network", message = "reset", request_sent = true } } }
     for _ = 1, 20 do answers[#answers + 1] = list end
     local client, fake = client_with(answers)
     local r, err = client:purchase_order(PARAMS, { reconcile = true, settle = 2 })
     assert.is_nil(r)
     assert.are.equal("unknown_outcome", err.kind)
     assert.are.equal(2, err.unchanged_for)
+    assert.are.same({ "GET", QUOTED }, { fake.requests[1].method, fake.requests[1].url })
+    assert.are.same({ "GET", LIST }, { fake.requests[2].method, fake.requests[2].url })
+    assert.are.same({ "POST", PURCHASE }, { fake.requests[3].method, fake.requests[3].url })
+    assert.is_true(#fake.requests > 4) -- re-read more than once
     local posts = 0
-    for _, req in ipairs(fake.requests) do if req.method == "POST" then posts = posts + 1 end end
+    for i, req in ipairs(fake.requests) do
+      if req.method == "POST" then posts = posts + 1 end
+      if i > 3 then assert.are.same({ "GET", LIST }, { req.method, req.url }) end -- re-reads only, no new quote
+    end
     assert.are.equal(1, posts)
   end)
 
@@ -197,9 +233,11 @@ describe("purchase_order", function()
     local client, fake = client_with {}
     for _, params in ipairs({ { location = "DE" }, { product = "x", quantity = -1 },
         { product = "x", auto_renewal = 1 }, { product = "x", colour = "red" } }) do
-      local r, err = client:purchase_order(params, { max_total = 100 })
-      assert.is_nil(r)
-      assert.are.equal("invalid_argument", err.kind)
+      for _, opts in ipairs({ { max_total = 100 }, { reconcile = true }, {} }) do
+        local r, err = client:purchase_order(params, opts)
+        assert.is_nil(r)
+        assert.are.equal("invalid_argument", err.kind)
+      end
     end
     assert.are.equal(0, #fake.requests)
   end)
@@ -244,37 +282,119 @@ describe("order calls", function()
     assert.are.equal("enabled", err.argument)
   end)
 
-  it("add_bandwidth: GB as amount, promo_code from the options", function()
-    local _, req = one(ACK, function(c) return c:order(12400):add_bandwidth(5, { promo_code = "SAVE10" }) end)
-    assert.are.equal(BASE .. "/user/api/orders/12400/add-bandwidth", req.url)
-    assert.are.equal('{"amount":5,"promo_code":"SAVE10"}', req.body)
-    assert.is_true(req.no_resend)
-    local _, _, err = one(nil, function(c) return c:order(1):add_bandwidth(0) end)
-    assert.are.equal("gb", err.argument)
-    _, _, err = one(nil, function(c) return c:order(1):add_bandwidth(5, { promo = "x" }) end)
-    assert.matches('did you mean "promo_code"', err.message)
-  end)
+  -- what a spend with an estimate sends: the order, the estimate (a new
+  -- order's price), the evidence before, the spend, the evidence after
+  local function sequence(fake)
+    local seen = {}
+    for i, req in ipairs(fake.requests) do seen[i] = req.method .. " " .. req.url end
+    return seen
+  end
 
-  it("renew: a body of {}, never resent blindly", function()
-    local done, req = one(ok '{"success":true,"message":"Order renewed successfully"}',
-      function(c) return c:order(12346):renew() end)
-    assert.are.equal(BASE .. "/user/api/orders/12346/renew", req.url)
-    assert.are.equal("{}", req.body)
-    assert.are.equal("Order renewed successfully", done.message)
-    local _, _, err = one({ error = { kind = "timeout", message = "t", request_sent = true } },
-      function(c) return c:order(12346):renew() end)
-    assert.are.equal("unknown_outcome", err.kind)
-  end)
+  do -- add_bandwidth
+    local ORDER = BASE .. "/user/api/orders/12400"
+    local ME = BASE .. "/user/api/me"
+    local function residential(gb)
+      return ok(('{"success":true,"order":{"order_id":12400,"product_name":"Premium Residential Proxy",'
+        .. '"cycle_name":"lifetime","status":"active","quantity":%d,"price_paid":15000,"addons_price_paid":0,'
+        .. '"addons":[]}}'):format(gb))
+    end
+    local function me(cents)
+      return ok(('{"email":"dev@example.com","active_orders":4,"wallet_balance":%d}'):format(cents))
+    end
+    -- 5 GB at $3.00, less SAVE10's 10%
+    local ESTIMATE = ok '{"original_price":1500,"final_price":1350,"discount_percent":10,"total_with_addons":1350}'
 
-  it("renew with reconcile: an order that became active was renewed", function()
-    local hold = ok '{"success":true,"order":{"order_id":12346,"status":"on-hold","expires_at":"2026-11-01"}}'
-    local active = ok '{"success":true,"order":{"order_id":12346,"status":"active","expires_at":"2026-12-01"}}'
-    local client, fake = client_with { hold, { error = { kind = "timeout", message = "t", request_sent = true } },
-      active }
-    local done = assert(client:order(12346):renew { reconcile = true })
-    assert.is_true(done.reconciled)
-    assert.are.equal(3, #fake.requests)
-  end)
+    it("add_bandwidth: GB as amount, promo_code from the options", function()
+      local client, fake = client_with { residential(50), ESTIMATE, residential(50), me(10000),
+        ok '{"success":true,"message":"Order paid successfully"}', residential(55), me(8650) }
+      local done = assert(client:order(12400):add_bandwidth(5, { promo_code = "SAVE10" }))
+      assert.are.same({
+        "GET " .. ORDER,
+        -- the price of 5 GB of the order's product and cycle, with the promo code given
+        "GET " .. BASE .. "/user/api/orders/calculate?product=Premium%20Residential%20Proxy&cycle=lifetime"
+          .. "&quantity=5&promo_code=SAVE10",
+        "GET " .. ORDER, "GET " .. ME, -- before
+        "POST " .. ORDER .. "/add-bandwidth",
+        "GET " .. ORDER, "GET " .. ME, -- after: the charge is what left the wallet
+      }, sequence(fake))
+      local req = fake.requests[5]
+      assert.are.equal('{"amount":5,"promo_code":"SAVE10"}', req.body)
+      assert.is_true(req.no_resend)
+      assert.are.equal("Order paid successfully", done.message)
+      assert.are.same({ 1350, 1350 }, { done.estimated.cents, done.charged.cents })
+      assert.is_nil(done.overcharged)
+      assert.are.equal("add_bandwidth: done for $13.50 (estimated $13.50) (Order paid successfully)", tostring(done))
+      local _, req0, err = one(nil, function(c) return c:order(1):add_bandwidth(0) end)
+      assert.is_nil(req0)
+      assert.are.equal("gb", err.argument)
+      _, req0, err = one(nil, function(c) return c:order(1):add_bandwidth(5, { promo = "x" }) end)
+      assert.is_nil(req0)
+      assert.matches('did you mean "promo_code"', err.message)
+    end)
+
+    it("add_bandwidth: charged is what left the wallet, overcharged when above the estimate", function()
+      local client, fake = client_with { residential(50), ESTIMATE, residential(50), me(10000),
+        ok '{"success":true,"message":"Order paid successfully"}', residential(55), me(8500) }
+      local done = assert(client:order(12400):add_bandwidth(5, { promo_code = "SAVE10" }))
+      assert.are.equal(7, #fake.requests)
+      assert.are.same({ 1350, 1500 }, { done.estimated.cents, done.charged.cents })
+      assert.are.same({ 1350, 1500 }, { done.overcharged.quoted.cents, done.overcharged.charged.cents })
+      assert.matches("OVERCHARGED: quoted $13.50, charged $15.00", tostring(done), 1, true)
+    end)
+  end
+
+  do -- renew
+    local ORDER = BASE .. "/user/api/orders/12346"
+    -- ISP Proxy, monthly, 2 IPs at $4.00; 3 p0f slots at $0.60, down to 1 at the renewal
+    local function isp(status, expires, addons_paid, line)
+      return ok(('{"success":true,"order":{"order_id":12346,"product_name":"ISP Proxy","cycle_name":"monthly",'
+        .. '"quantity":2,"status":"%s","expires_at":"%s","price_paid":800,"addons_price_paid":%d,'
+        .. '"addons":[{"addon_key":"p0f_slots","catalog_id":1,"price_per_unit":60,%s}]}}')
+        :format(status, expires, addons_paid, line))
+    end
+    local HOLD = isp("on-hold", "2026-10-15T12:30:00Z", 180, '"qty":3,"pending":{"action":"downgrade","next_qty":1}')
+    local ACTIVE = isp("active", "2026-12-25T12:00:00Z", 240, '"qty":1')
+    local ESTIMATE = ok('{"original_price":800,"final_price":800,"discount_percent":0,"addons_price":60,'
+      .. '"total_with_addons":860}')
+    -- the estimate: a new order like it, its add-ons at their next quantity (1, not 3)
+    local ESTIMATED = BASE .. "/user/api/orders/calculate?product=ISP%20Proxy&cycle=monthly&quantity=2"
+      .. "&addons_json=%5B%7B%22addon_key%22%3A%22p0f_slots%22%2C%22qty%22%3A1%7D%5D"
+    local RENEWED = ok '{"success":true,"message":"Order renewed successfully"}'
+
+    it("renew: a body of {}, never resent blindly", function()
+      local client, fake = client_with { HOLD, ESTIMATE, HOLD, RENEWED, ACTIVE }
+      local done = assert(client:order(12346):renew())
+      assert.are.same({ "GET " .. ORDER, "GET " .. ESTIMATED, "GET " .. ORDER, "POST " .. ORDER .. "/renew",
+        "GET " .. ORDER }, sequence(fake))
+      local req = fake.requests[4]
+      assert.are.equal("{}", req.body)
+      assert.is_true(req.no_resend)
+      assert.are.equal("Order renewed successfully", done.message)
+      -- charged: price_paid after (800) + what the add-ons' total grew by (60)
+      assert.are.same({ 860, 860 }, { done.estimated.cents, done.charged.cents })
+      assert.is_nil(done.overcharged)
+      assert.are.equal("renew: done for $8.60 (estimated $8.60) (Order renewed successfully)", tostring(done))
+
+      client, fake = client_with { HOLD, ESTIMATE, HOLD,
+        { error = { kind = "timeout", message = "t", request_sent = true } } }
+      local r, err = client:order(12346):renew()
+      assert.is_nil(r)
+      assert.are.equal("unknown_outcome", err.kind)
+      -- sent once, and nothing after it: no resend, no re-reading without reconcile
+      assert.are.same({ "GET " .. ORDER, "GET " .. ESTIMATED, "GET " .. ORDER, "POST " .. ORDER .. "/renew" },
+        sequence(fake))
+    end)
+
+    it("renew with reconcile: an order that became active was renewed", function()
+      local client, fake = client_with { HOLD, ESTIMATE, HOLD,
+        { error = { kind = "timeout", message = "t", request_sent = true } }, ACTIVE }
+      local done = assert(client:order(12346):renew { reconcile = true })
+      assert.is_true(done.reconciled)
+      assert.are.same({ "GET " .. ORDER, "GET " .. ESTIMATED, "GET " .. ORDER, "POST " .. ORDER .. "/renew",
+        "GET " .. ORDER }, sequence(fake))
+      assert.are.same({ 860, 860 }, { done.estimated.cents, done.charged.cents })
+    end)
+  end
 end)
 
 describe("residential calls", function()

@@ -122,11 +122,15 @@ describe("the client retries", function()
     assert.are.equal(2, #fake.requests)
   end)
 
+  -- the purchase's price (asked first) is a standing answer: the queue is the POST's
   it("a purchase only when it provably never left", function()
     local client, fake = client_with { broken(false), ok('{"success":true,"addons_price_paid":150}') }
+    fake:quotes()
     local receipt = assert(client:order(12345):addon("p0f_slots"):purchase(2))
     assert.are.equal(150, receipt.addons_price_paid.cents)
+    assert.are.equal(1, #fake.standing_seen) -- priced once, not again for the retry
     assert.are.equal(2, #fake.requests)
+    assert.are.same({ "POST", "POST" }, { fake.requests[1].method, fake.requests[2].method })
     assert.are.equal(fake.requests[1].body, fake.requests[2].body)
   end)
 
@@ -134,10 +138,14 @@ describe("the client retries", function()
     { "a reset after sending", broken(true) } }) do
     it("never a purchase after " .. answer[1], function()
       local client, fake = client_with { answer[2] }
+      fake:quotes()
       local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2)
       assert.is_nil(receipt)
+      assert.are.equal(1, #fake.standing_seen)
       assert.are.equal(1, #fake.requests)
+      assert.are.equal("POST", fake.requests[1].method)
       assert.are.equal(1, err.attempts)
+      assert.are.same({}, fake.sleeps)
     end)
   end
 

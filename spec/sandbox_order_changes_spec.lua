@@ -1,11 +1,14 @@
 -- What changes an order, and what GET /orders/{id} then shows: renew, tag,
 -- change-billing-cycle, edit-auto-renewal, del-np/set, add-bandwidth.
 local State = require "proxyshard.sandbox.world.state"
+local fixture = require "proxyshard.sandbox.world.fixture"
 local caller = require "proxyshard.sandbox.caller"
 local cjson = require "cjson"
 
 local ORDER = "/user/api/orders/"
 local GB = 1 << 30
+
+local copy = require("proxyshard.sandbox.state").deep_copy
 
 describe("sandbox order changes", function()
   local sb, c
@@ -26,17 +29,21 @@ describe("sandbox order changes", function()
   end
 
   describe("renew", function()
-    it("renews an on-hold order: active, charged the cycle's price, expiry moved on", function()
+    it("renews an on-hold order: active, charged the cycle's price and its add-ons, expiry moved on", function()
       ack(c:post(ORDER .. "12346/renew"), "Order renewed successfully")
       local o = order(12346)
-      assert.are.same({ "active", 800 }, { o.status, o.price_paid })
+      -- base 2 IPs × 400 = 800; add-ons 1 p0f slot × 60 = 60: one charge of 860
+      assert.are.same({ "active", 800, 60 + 60 }, { o.status, o.price_paid, o.addons_price_paid })
+      assert.are.same({ 1, 1, cjson.null }, { o.p0f_slots_available, o.p0f_slots_next, o.addons[1].pending })
       -- it had expired (2026-10-15): a month from the sandbox's today
       assert.are.equal("2026-12-25T12:00:00Z", o.expires_at)
-      assert.are.equal(10000 - 800, wallet())
+      assert.are.equal(10000 - 860, wallet())
       assert.are.equal(5, c:get("/user/api/me").json.active_orders)
+      assert.are.equal(1, #sb:ledger())
       local charge = sb:ledger()[1]
-      assert.are.same({ "renewal", 12346, "monthly", 2, 800 },
-        { charge.kind, charge.order_id, charge.cycle, charge.quantity, charge.amount_cents })
+      assert.are.same({ "renewal", 12346, "monthly", 2, 60, 860, 10000 - 860 },
+        { charge.kind, charge.order_id, charge.cycle, charge.quantity, charge.addons, charge.amount_cents,
+          charge.balance_after_cents })
       assert.are.equal("2026-12-25T12:00:00Z", c:get("/user/api/proxies/active", { order_id = 12346 }).json.data[1]
         ["until"])
     end)
@@ -54,20 +61,93 @@ describe("sandbox order changes", function()
     end)
 
     it("refuses on a short wallet and changes nothing", function()
-      c:post(ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 310 }) -- 9300: 700 left
+      -- 305 × 30 = 9150: 850 left, the base (800) but not base + add-ons (860)
+      c:post(ORDER .. "12345/addons/purchase", { addon_key = "p0f_slots", add_qty = 305 })
       local before = order(12346)
       assert.are.equal("Insufficient balance", refused(c:post(ORDER .. "12346/renew")))
       assert.are.same(before, order(12346))
-      assert.are.equal(700, wallet())
+      assert.are.equal(850, wallet())
+      assert.are.equal(1, #sb:ledger())
     end)
 
     it("drops the IPs del-np marked, and charges for those kept", function()
       ack(c:post(ORDER .. "12346/del-np/set", { items = { { ip = "2001:db8::11", value = true } } }),
         "Deletion flags updated")
       c:post(ORDER .. "12346/renew")
-      assert.are.equal(400, sb:ledger()[1].amount_cents)
+      -- 1 IP × 400, and the p0f slot (1 × 60): del-np leaves the add-ons alone
+      assert.are.same({ 460, 60 }, { sb:ledger()[1].amount_cents, sb:ledger()[1].addons })
       local ips = c:get("/user/api/proxies/active", { order_id = 12346 }).json.data
       assert.are.same({ 1, "2001:db8::10" }, { #ips, ips[1].ip })
+    end)
+
+    -- The fixture with order 12346 (on hold: ISP, monthly, 2 IPs at 400)
+    -- changed by `edit`, and `wallet_balance` cents in the wallet (default
+    -- the fixture's).
+    local function on_hold(edit, wallet_balance)
+      local f = copy(fixture)
+      local o = f.orders[2]
+      assert(o.order_id == 12346 and o.status == "on-hold")
+      edit(o)
+      f.account.wallet_balance = wallet_balance or f.account.wallet_balance
+      sb = State.new { fixture = f }
+      c = caller.new(sb)
+    end
+
+    it("charges a pending downgrade's quantity, without the promo, then applies it", function()
+      -- 4 slots at 60, down to 2 at the renewal; SAVE10 takes 10% off the base
+      -- only: 800 − 80 = 720, add-ons 2 × 60 = 120, 840 in all
+      on_hold(function(o)
+        o.promo_code = "SAVE10"
+        o.addons = { { addon_key = "p0f_slots", catalog_id = 1, qty = 4, price_per_unit = 60,
+          pending = { action = "downgrade", next_qty = 2 } } }
+      end, 840)
+      local before = order(12346)
+      assert.are.same({ 4, 2, "downgrade" }, { before.p0f_slots_available, before.p0f_slots_next,
+        before.addons[1].pending.action })
+      ack(c:post(ORDER .. "12346/renew"), "Order renewed successfully")
+      assert.are.equal(0, wallet())
+      local charge = sb:ledger()[1]
+      assert.are.same({ 1, "renewal", 840, 120, 0 },
+        { #sb:ledger(), charge.kind, charge.amount_cents, charge.addons, charge.balance_after_cents })
+      local o = order(12346)
+      assert.are.same({ "active", 720, 60 + 120 }, { o.status, o.price_paid, o.addons_price_paid })
+      assert.are.same({ { addon_key = "p0f_slots", catalog_id = 1, qty = 2, price_per_unit = 60,
+        pending = cjson.null } }, o.addons)
+      assert.are.same({ 2, 2 }, { o.p0f_slots_available, o.p0f_slots_next })
+    end)
+
+    it("refuses a wallet one cent short of base + add-ons, pending change and all left as they were", function()
+      on_hold(function(o)
+        o.addons = { { addon_key = "p0f_slots", catalog_id = 1, qty = 4, price_per_unit = 60,
+          pending = { action = "downgrade", next_qty = 2 } } }
+      end, 800 + 120 - 1)
+      local before = order(12346)
+      assert.are.equal("Insufficient balance", refused(c:post(ORDER .. "12346/renew")))
+      assert.are.same(before, order(12346))
+      assert.are.same({ 919, 0 }, { wallet(), #sb:ledger() })
+    end)
+
+    it("charges nothing for an add-on cancelled at the renewal; its line stays at qty 0", function()
+      on_hold(function(o)
+        o.addons = { { addon_key = "p0f_slots", catalog_id = 1, qty = 1, price_per_unit = 60,
+          pending = { action = "cancel" } } }
+      end)
+      ack(c:post(ORDER .. "12346/renew"), "Order renewed successfully")
+      assert.are.same({ 800, 0 }, { sb:ledger()[1].amount_cents, sb:ledger()[1].addons })
+      local o = order(12346)
+      assert.are.same({ 800, 60 }, { o.price_paid, o.addons_price_paid })
+      assert.are.same({ 0, cjson.null }, { o.addons[1].qty, o.addons[1].pending })
+      assert.are.same({ 0, 0 }, { o.p0f_slots_available, o.p0f_slots_next })
+    end)
+
+    it("charges an order without add-ons the base alone, as before", function()
+      on_hold(function(o) o.addons, o.addons_price_paid = {}, 0 end)
+      ack(c:post(ORDER .. "12346/renew"), "Order renewed successfully")
+      assert.are.equal(10000 - 800, wallet())
+      assert.are.same({ 800, 0 }, { sb:ledger()[1].amount_cents, sb:ledger()[1].addons })
+      local o = order(12346)
+      assert.are.same({ "active", 800, 0 }, { o.status, o.price_paid, o.addons_price_paid })
+      assert.are.same({}, o.addons)
     end)
   end)
 

@@ -151,12 +151,7 @@ describe("sandbox state", function()
       assert.are.equal(401, get(sb2, "/user/api/me").status)
     end)
 
-    local function copy(v)
-      if type(v) ~= "table" then return v end
-      local out = {}
-      for k, x in pairs(v) do out[k] = copy(x) end
-      return out
-    end
+    local copy = require("proxyshard.sandbox.state").deep_copy
 
     -- A copy of the fixture with order 12347 changed by `edit`.
     local function fixture_with(edit)

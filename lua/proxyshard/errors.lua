@@ -24,7 +24,8 @@ M.KINDS = {
   timeout = "no complete answer within the time allowed",
   network = "the connection failed or broke",
   tls = "the TLS handshake or certificate verification failed",
-  budget = "the quoted total is above max_total: nothing was bought",
+  budget = "the price is above max_total, or there is no price to check max_total against: nothing was bought",
+  declined = "the confirm option did not confirm the price: nothing was bought",
   phase = "inside nginx, the call was made in a phase that cannot do non-blocking I/O (use ngx.timer.at)",
   unknown_outcome = "a state-changing request may or may not have been carried out (no answer came back)",
 }

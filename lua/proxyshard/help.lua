@@ -29,85 +29,51 @@ local next = next
 
 local M = {}
 
---- The handles, in the order help() lists them: the variable a call is
--- made on (`var`), how the handle is made (`made`), the handle it is made
--- from (`parent`, with the method `maker`) and the parameters it binds.
-M.HANDLES = {
-  { handle = "client", var = "client", made = 'proxyshard.new{ token = os.getenv("PROXYSHARD_TOKEN") }',
-    binds = {} },
-  { handle = "order", var = "order", made = "client:order(order_id)", parent = "client", maker = "order",
-    binds = { "order_id" } },
-  { handle = "addon", var = "addon", made = 'order:addon("p0f_slots")', parent = "order", maker = "addon",
-    binds = { "addon_key" } },
-  { handle = "residential", var = "res", made = 'client:residential("premium")', parent = "client",
-    maker = "residential", binds = { "proxy_type" } },
-  { handle = "sub_user", var = "sub_user", made = 'res:sub_user("u-1")', parent = "residential",
-    maker = "sub_user", binds = { "user_id" } },
-}
-M.BY_HANDLE = {}
-for _, h in ipairs(M.HANDLES) do M.BY_HANDLE[h.handle] = h end
+--- The handles, in the order help() lists them: the handle tree of
+-- proxyshard.operations (`var`, `made`, `parent`, `maker`, `param`).
+M.HANDLES = operations.handles
+M.BY_HANDLE = operations.handle
 
---- The methods written by hand (not rows): what they take and do. A
--- public method of a handle that is neither a row nor listed here is still
--- shown by help(), as "(not described)".
-M.METHODS = {
-  client = {
-    { name = "order", args = "order_id", summary = "the handle of one order (no request is made)" },
-    { name = "residential", args = "proxy_type", summary = 'the handle of a residential proxy type, '
-      .. '"standart" or "premium" (no request is made)' },
-    { name = "all_orders", args = "{ status } [, opts]", pages = "orders",
-      summary = "every order with a status, all pages read" },
-    { name = "map", args = "list, fn [, { concurrency = n }]",
-      summary = "fn(item) over a list, several at once; the results { value, err } in order" },
-    { name = "close", args = "", summary = "release the connection (the client cannot be used afterwards)" },
-  },
-  order = {
-    { name = "addon", args = "addon_key", summary = 'the handle of one add-on of the order, e.g. "p0f_slots" '
-      .. "(no request is made)" },
-    { name = "top_up_p0f", args = "free [, opts]", summary = "make sure the order has `free` unused p0f "
-      .. "slots: buys only the slots missing (opts: max_total, reconcile, settle)" },
-  },
-  residential = {
-    { name = "sub_user", args = "user_id", summary = "the handle of one sub-user (no request is made)" },
-    { name = "all_sub_users", args = "[opts]", pages = "sub_users",
-      summary = "every sub-user of the proxy type, all pages read" },
-  },
-}
+-- The methods written by hand (the tree's `methods`) and the methods that
+-- read every page of a row (the rows' `all`), by handle: { name, args,
+-- summary, pages = the row's name }.
+local function extra_methods(handle)
+  local out = {}
+  for _, row in ipairs(operations.by_handle[handle] or {}) do
+    local all = row.all
+    if all then
+      out[#out + 1] = { name = all.method, pages = row.name,
+        args = all.params and ("{ " .. concat(all.params, ", ") .. " } [, opts]") or "[opts]",
+        summary = all.summary }
+    end
+  end
+  for _, m in ipairs(operations.handle[handle].methods or {}) do out[#out + 1] = m end
+  for _, h in ipairs(operations.handles) do
+    if h.parent == handle then
+      out[#out + 1] = { name = h.maker, args = h.param, summary = h.summary }
+    end
+  end
+  return out
+end
 
---- What a flow (a method written on top of its row) takes in `opts`
--- besides the call options.
+--- What a spending call takes in `opts` besides the call options.
 M.FLOW_OPTIONS = {
-  max_total = "the most to spend: integer cents (100), a money value, or dollars as text (\"1.00\"); it "
-    .. "quotes first and buys nothing above it (a `budget` error)",
+  max_total = "the most to spend: integer cents (100), a money value, or dollars as text (\"1.00\"); above "
+    .. "the price (or with no price at all) nothing is bought (a `budget` error)",
   reconcile = "true: when the answer is lost (unknown_outcome), re-read to find out whether it was done",
   settle = "seconds --reconcile keeps re-reading (default 10)",
+  confirm = "function(price): sees the price ({ total, estimate, text }) before anything is sent; true buys",
 }
 
 -- Methods that are plumbing, not calls: not listed.
-local INTERNAL = {
-  bound = true, begin = true, extend = true, call = true, capped_quote = true, current = true,
-  send_purchase = true,
-}
+local INTERNAL = { bound = true }
 
 local HEADER = "proxyshard %s: every call, by the handle it is made on. help(\"purchase\") for one call, "
   .. "help(obj) for an object."
 
--- A throwaway client, never connected, to reach the handle classes.
-local probe
 local function classes()
-  if probe then return probe end
-  local client = require("proxyshard.handles.client").new {
-    token = "help-only-not-a-token",
-    base_url = "http://127.0.0.1:9",
-    transport = { request = function() return nil, { kind = "network", message = "help's probe client" } end },
-  }
-  local order = client:order(1)
-  local res = client:residential("premium")
-  probe = {
-    client = getmetatable(client), order = getmetatable(order), addon = getmetatable(order:addon("p0f_slots")),
-    residential = getmetatable(res), sub_user = getmetatable(res:sub_user("u-1")),
-  }
-  return probe
+  require "proxyshard.handles.client" -- the client's own methods (map, close)
+  return require("proxyshard.handles").classes
 end
 
 -- the handle name of a class (or nil)
@@ -117,8 +83,8 @@ local function handle_of(mt)
   end
 end
 
--- A row's signature: addon:purchase(add_qty [, opts]).
-local function signature(row)
+--- A row's signature: addon:purchase(add_qty [, opts]).
+function M.signature(row)
   local h = M.BY_HANDLE[row.handle]
   local args
   if row.args == "table" then
@@ -140,7 +106,7 @@ local function extra_signature(handle, m)
 end
 
 local function flag(row)
-  if row.spends then return row.summary:find("charges the wallet", 1, true) and "" or "  [charges the wallet]" end
+  if row.spends then return "  [charges the wallet]" end
   if row.class == "write" then return "  [changes state]" end
   return ""
 end
@@ -149,11 +115,11 @@ end
 local function calls_of(handle)
   local out, seen = {}, {}
   for _, row in ipairs(operations.by_handle[handle] or {}) do
-    out[#out + 1] = { sig = signature(row), summary = row.summary .. flag(row), row = row }
+    out[#out + 1] = { sig = M.signature(row), summary = row.summary .. flag(row), row = row }
     seen[row.name] = true
   end
   local class = classes()[handle]
-  for _, m in ipairs(M.METHODS[handle] or {}) do
+  for _, m in ipairs(extra_methods(handle)) do
     if class and type(rawget(class, m.name)) == "function" then
       out[#out + 1] = { sig = extra_signature(handle, m), summary = m.summary, method = m }
       seen[m.name] = true
@@ -193,7 +159,7 @@ end
 function M.overview()
   local out = { format(HEADER, require "proxyshard.version") }
   for _, h in ipairs(M.HANDLES) do
-    local calls = calls_of(h.handle)
+    local calls = calls_of(h.name)
     local width = 0
     local lines = {}
     for _, c in ipairs(calls) do
@@ -211,8 +177,9 @@ function M.overview()
   return concat(out, "\n")
 end
 
--- The first doc comment block of a module's source, as one paragraph.
-local function module_summary(module_name)
+--- The first doc comment block of a module's source, as one paragraph
+-- (nil when it has none).
+function M.module_summary(module_name)
   local path = package.searchpath(module_name, package.path)
   local f = path and io.open(path, "r")
   if not f then return nil end
@@ -238,8 +205,9 @@ local function find_calls(name)
       found[#found + 1] = { row = row }
     end
   end
-  for h, list in pairs(M.METHODS) do
-    for _, m in ipairs(list) do
+  for _, node in ipairs(operations.handles) do
+    local h = node.name
+    for _, m in ipairs(extra_methods(h)) do
       if (handle and h == handle and m.name == method) or (not handle and m.name == name) then
         found[#found + 1] = { method = m, handle = h }
       end
@@ -260,16 +228,28 @@ local function call_option_names()
   return concat(names, ", ")
 end
 
+--- Where the value of `row`'s parameter `p` comes from: "handle" (bound),
+-- "constant" (`value`), "field" (of the table), "argument" and its
+-- position, or "option" (a field of opts). The reference says it too.
+function M.param_source(p, row)
+  if p.bound then return "handle" end
+  if p.value ~= nil then return "constant" end
+  if row.args == "table" then return "field" end
+  for i, a in ipairs(row.args) do
+    if a == p.name then return "argument", i end
+  end
+  return "option"
+end
+
 local function where(p, row)
-  if p.bound then
+  local source, i = M.param_source(p, row)
+  if source == "handle" then
     local h = M.BY_HANDLE[p.bound]
     return "from the handle: " .. (h and h.made or p.bound)
   end
-  if p.value ~= nil then return "always " .. tostring(p.value) end
-  if row.args == "table" then return "a field of the table" end
-  for i, a in ipairs(row.args) do
-    if a == p.name then return "argument " .. i end
-  end
+  if source == "constant" then return "always " .. tostring(p.value) end
+  if source == "field" then return "a field of the table" end
+  if source == "argument" then return "argument " .. i end
   return "a field of opts"
 end
 
@@ -283,7 +263,7 @@ end
 local function describe_row(row)
   local h = M.BY_HANDLE[row.handle]
   local out = {
-    signature(row) .. "    " .. row.method .. " " .. row.path .. flag(row),
+    M.signature(row) .. "    " .. row.method .. " " .. row.path .. flag(row),
     "  " .. row.summary,
   }
   if h and h.parent then out[#out + 1] = format("  on: %s = %s", h.var, h.made) end
@@ -304,7 +284,7 @@ local function describe_row(row)
   end
   out[#out + 1] = "  every call also takes: " .. call_option_names()
   if row.model then
-    local about = module_summary("proxyshard.model." .. row.model)
+    local about = M.module_summary("proxyshard.model." .. row.model)
     out[#out + 1] = format("  returns: proxyshard.model.%s%s", row.model, about and (" — " .. about) or "")
   elseif row.answer == false then
     out[#out + 1] = "  returns: true when the status is 2xx"
@@ -320,7 +300,7 @@ local function describe_method(handle, m)
   local out = { extra_signature(handle, m), "  " .. m.summary, format("  on: %s = %s", h.var, h.made) }
   if m.pages then
     local row = operations.find(handle, m.pages)
-    if row then out[#out + 1] = "  reads every page of " .. signature(row) end
+    if row then out[#out + 1] = "  reads every page of " .. M.signature(row) end
   end
   return concat(out, "\n")
 end
@@ -407,7 +387,7 @@ local function describe_object(obj)
     return concat(out, "\n")
   end
   local out = { format("%s%s", name or "a table", mt and mt.__tostring and (": " .. short(obj)) or "") }
-  local about = name and module_summary(name:gsub("^proxyshard%.", "proxyshard.model."))
+  local about = name and M.module_summary(name:gsub("^proxyshard%.", "proxyshard.model."))
   if about then out[#out + 1] = "  " .. about end
   local fields = describe_fields(obj)
   if #fields > 0 then

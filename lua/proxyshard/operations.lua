@@ -10,7 +10,13 @@
 --   method, path   HTTP; `{name}` in the path is a path parameter
 --   class    "read": a GET, retried when that is safe; "write": changes
 --            state, never resent blindly, `unknown_outcome` when lost
---   spends   true when it charges the wallet
+--   spends   true when it charges the wallet: the method is the one
+--            spending flow (proxyshard.flows.spend) around the row, and
+--            takes its options (SPEND_OPTIONS) besides the call options
+--   price    how the spending flow prices it before sending (a function
+--            of proxyshard.flows.price): the API's quote, or an estimate
+--   evidence what the spending flow reads to see the charge and, after an
+--            unknown outcome, whether it was done (proxyshard.flows.evidence)
 --   auth     false for the two health probes (no token is sent)
 --   summary  one line, for help() and the README
 --   params   in the order the API lists them; each
@@ -28,9 +34,13 @@
 --            read (the server may be either): not in the 1.1.0 document
 --   result   the answer's field that is the call's result (default: all)
 --   model    the proxyshard.model.* module that wraps the result
---   flow     the method is hand-written on top of this row (a cap,
---            reconciliation, paging); the row still builds the request
---   options  a flow's own option names, beside the call options
+--   all      the row is a page of a list: a second method reads every
+--            page ({ method, field = the list's field, params = the row's
+--            table fields it keeps, summary }, proxyshard.flows.pages)
+--   command  the command's name when it is not the method's, dashed
+--   text     how the command prints a bare result: a format for a number,
+--            or { yes, no } for a boolean
+--   also     the names of the method's values after the first (printed)
 --   example  one line of Lua for help() and the docs
 local shapes = require "proxyshard.shapes"
 
@@ -84,8 +94,8 @@ local rows = {
       .. 'quantity = 10, addons = { p0f_slots = 5 } }' },
 
   { name = "purchase_order", handle = "client", method = "POST", path = "/user/api/orders/purchase",
-    class = "write", spends = true, flow = true, options = { "max_total", "reconcile", "settle" },
-    summary = "buy a new order; with max_total it quotes first and buys nothing above the cap",
+    class = "write", spends = true, price = "order_quote", evidence = "new_order",
+    summary = "buy a new order, at the price of its quote; nothing above max_total",
     params = {
       { "product", at = "body", check = "text", required = true },
       { "location", at = "body", check = "text" },
@@ -111,29 +121,31 @@ local rows = {
     args = "table",
     answer = { success = "boolean", orders = { list = shapes.order_summary }, count = "count",
       prev = "string", next = "string", required = { "orders" } },
+    all = { method = "all_orders", field = "orders", params = { "status" },
+      summary = "every order with a status, all pages read" },
     model = "order_page", example = 'client:orders{ status = "active", limit = 50 }' },
 
   { name = "health", handle = "client", method = "GET", path = "/health", class = "read", auth = false,
     summary = "true when the API is up (no token is sent)", params = {}, args = {},
-    answer = false, example = "client:health()" },
+    answer = false, text = { "up", "down" }, example = "client:health()" },
 
   { name = "live", handle = "client", method = "GET", path = "/health/live", class = "read", auth = false,
     summary = "true when the API process is alive (no token is sent)", params = {}, args = {},
-    answer = false, example = "client:live()" },
+    answer = false, text = { "alive", "not alive" }, example = "client:live()" },
 
   -- An order
   { name = "fetch", handle = "order", method = "GET", path = "/user/api/orders/{id}", class = "read",
     summary = "the order's details: status, prices, add-on lines, p0f slots",
     params = { ORDER_AS_ID }, args = {},
     answer = { success = "boolean", order = { object = shapes.order }, required = { "order" } },
-    result = "order", model = "order_info", example = "client:order(12345):fetch()" },
+    result = "order", model = "order_info", command = "order", example = "client:order(12345):fetch()" },
 
   { name = "proxies", handle = "order", method = "GET", path = "/user/api/proxies/active", class = "read",
     summary = "the order's proxy IPs with credentials, ports and OS signature",
     params = { { "order_id", at = "query", check = "id", required = true, bound = "order" } }, args = {},
     answer = { success = "boolean", data = { list = shapes.active_proxy }, order_tag = "string",
       required = { "data" } },
-    model = "proxy_list", example = "client:order(12345):proxies()" },
+    model = "proxy_list", also = { "order_tag" }, example = "client:order(12345):proxies()" },
 
   { name = "set_signatures", handle = "order", method = "POST", path = "/user/api/orders/{order_id}/signature/set",
     class = "write",
@@ -141,7 +153,7 @@ local rows = {
     params = { ORDER, { "items", at = "body", check = "signature_items", required = true } },
     args = { "items" },
     answer = { success = "boolean", message = "string", updated = "count" },
-    model = "signature_change",
+    model = "signature_change", command = "sign", text = "%d IPs updated",
     example = 'client:order(12345):set_signatures{ { ip = "203.0.113.7", signature = "win11" } }' },
 
   { name = "set_deletion", handle = "order", method = "POST", path = "/user/api/orders/{order_id}/del-np/set",
@@ -152,10 +164,10 @@ local rows = {
     example = 'client:order(12345):set_deletion{ { ip = "203.0.113.7", value = true } }' },
 
   { name = "renew", handle = "order", method = "POST", path = "/user/api/orders/{id}/renew",
-    class = "write", spends = true, flow = true, options = { "reconcile", "settle" },
-    summary = "renew an on-hold order (charges the wallet)",
+    class = "write", spends = true, price = "renewal", evidence = "renewal",
+    summary = "renew an on-hold order, at an estimated price (the API quotes none)",
     params = { ORDER_AS_ID }, args = {}, answer = ack, model = "ack",
-    example = "client:order(12346):renew{ reconcile = true }" },
+    example = 'client:order(12346):renew{ max_total = "25.00", reconcile = true }' },
 
   { name = "set_tag", handle = "order", method = "POST", path = "/user/api/orders/{id}/tag", class = "write",
     summary = "set the order's tag",
@@ -179,12 +191,12 @@ local rows = {
     args = { "enabled" }, answer = ack, model = "ack", example = "client:order(12345):set_auto_renewal(true)" },
 
   { name = "add_bandwidth", handle = "order", method = "POST", path = "/user/api/orders/{id}/add-bandwidth",
-    class = "write", spends = true,
-    summary = "buy extra traffic (GB) for a residential order (charges the wallet)",
+    class = "write", spends = true, price = "traffic", evidence = "traffic",
+    summary = "buy extra traffic (GB) for a residential order, at an estimated price (the API quotes none)",
     params = { ORDER_AS_ID, { "gb", wire = "amount", at = "body", check = "gb", required = true },
       { "promo_code", at = "body", check = "text" } },
     args = { "gb" }, answer = ack, model = "ack",
-    example = 'client:order(12400):add_bandwidth(5, { promo_code = "SAVE10" })' },
+    example = 'client:order(12400):add_bandwidth(5, { promo_code = "SAVE10", max_total = "20.00" })' },
 
   -- An add-on of an order
   { name = "quote", handle = "addon", method = "GET", path = "/user/api/orders/{order_id}/addons/calculate",
@@ -199,8 +211,8 @@ local rows = {
     model = "quote", example = 'client:order(12345):addon("p0f_slots"):quote(2)' },
 
   { name = "purchase", handle = "addon", method = "POST", path = "/user/api/orders/{order_id}/addons/purchase",
-    class = "write", spends = true, flow = true, options = { "max_total", "reconcile", "settle" },
-    summary = "buy more units of an add-on; with max_total it quotes first and buys nothing above the cap",
+    class = "write", spends = true, price = "addon_quote", evidence = "addon",
+    summary = "buy more units of an add-on, at the price of its quote; nothing above max_total",
     params = { ORDER, ADDON_KEY, { "add_qty", at = "body", check = "quantity", required = true } },
     args = { "add_qty" },
     answer = { success = "boolean", message = "string", addons_price_paid = "price",
@@ -237,6 +249,8 @@ local rows = {
     params = { PROXY_TYPE, { "offset", at = "query", check = "offset" }, { "limit", at = "query", check = "limit" } },
     args = "table",
     answer = { success = "boolean", count = "count", data = { list = shapes.sub_user }, required = { "data" } },
+    all = { method = "all_sub_users", field = "sub_users",
+      summary = "every sub-user of the proxy type, all pages read" },
     model = "sub_user_page", example = 'client:residential("premium"):sub_users{ limit = 50 }' },
 
   { name = "create_sub_user", handle = "residential", method = "POST", path = "/user/api/proxies/sub-user",
@@ -278,18 +292,19 @@ local rows = {
     class = "read", summary = "the sub-user: name, proxy password, traffic",
     params = { USER_ID, PROXY_TYPE }, args = {},
     answer = { success = "boolean", data = { list = shapes.sub_user_detail }, required = { "data" } },
-    model = "sub_user_info", example = 'client:residential("premium"):sub_user("u-1"):fetch()' },
+    model = "sub_user_info", command = "sub-user",
+    example = 'client:residential("premium"):sub_user("u-1"):fetch()' },
 
   { name = "rename", handle = "sub_user", method = "PATCH", path = "/user/api/proxies/sub-user/{user_id}",
     class = "write", summary = "rename the sub-user",
     params = { USER_ID, PROXY_TYPE, { "name", at = "body", check = "text", required = true } },
-    args = { "name" }, answer = ack, model = "ack",
+    args = { "name" }, answer = ack, model = "ack", command = "rename-sub-user",
     example = 'client:residential("premium"):sub_user("u-1"):rename("team-b")' },
 
   -- the document gives DELETE no proxy_type; the handle knows it, but it is not sent
   { name = "delete", handle = "sub_user", method = "DELETE", path = "/user/api/proxies/sub-user/{user_id}",
     class = "write", summary = "delete the sub-user",
-    params = { USER_ID }, args = {}, answer = ack, model = "ack",
+    params = { USER_ID }, args = {}, answer = ack, model = "ack", command = "delete-sub-user",
     example = 'client:residential("premium"):sub_user("u-1"):delete()' },
 
   { name = "add_data", handle = "sub_user", method = "POST", path = "/user/api/proxies/sub-user/{user_id}/data/add",
@@ -321,7 +336,59 @@ for _, row in ipairs(rows) do
   end
 end
 
-local M = { rows = rows, by_handle = {} }
+--- What every spending row takes besides the call options: the cap, the
+-- reconciliation of a lost answer and its window, and a hook that sees the
+-- price before anything is sent (proxyshard.flows.spend).
+local SPEND_OPTIONS = { "max_total", "reconcile", "settle", "confirm" }
+
+--- The handles users hold, as a tree: each is made from its `parent` by
+-- the method `maker` with one argument, `param`, checked by the validator
+-- `check` and kept in the field `field`; the rows' `bound = "<name>"` is
+-- that value. `var`, `made` and `summary` are how help() writes it, `show`
+-- (a format, and the fields it prints) how tostring does. `methods` are those written
+-- by hand: a flow (`flow`: the module whose `run(handle, ...)` it is) or a
+-- method of the handle's own module; help() describes them by `args` and
+-- `summary`. The rows' methods and their `all` methods are not listed here.
+local handles = {
+  { name = "client", var = "client", class = "proxyshard.client",
+    made = 'proxyshard.new{ token = os.getenv("PROXYSHARD_TOKEN") }',
+    methods = {
+      { name = "map", args = "list, fn [, { concurrency = n }]",
+        summary = "fn(item) over a list, several at once; the results { value, err } in order" },
+      { name = "close", args = "", summary = "release the connection (the client cannot be used afterwards)" },
+    } },
+  { name = "order", var = "order", parent = "client", maker = "order", param = "order_id", check = "id",
+    field = "id", class = "proxyshard.order", made = "client:order(order_id)",
+    summary = "the handle of one order (no request is made)",
+    show = { "proxyshard order %s", "id" },
+    methods = {
+      { name = "top_up_p0f", args = "free [, opts]", flow = "proxyshard.flows.top_up",
+        summary = "make sure the order has `free` unused p0f slots: buys only the slots missing (opts: "
+          .. "max_total, reconcile, settle, confirm)" },
+    } },
+  { name = "addon", var = "addon", parent = "order", maker = "addon", param = "addon_key", check = "addon_key",
+    field = "key", class = "proxyshard.addon", made = 'order:addon("p0f_slots")',
+    summary = 'the handle of one add-on of the order, e.g. "p0f_slots" (no request is made)',
+    show = { "proxyshard add-on %s of order %s", "key", "order.id" } },
+  { name = "residential", var = "res", parent = "client", maker = "residential", param = "proxy_type",
+    check = "proxy_type", field = "proxy_type", class = "proxyshard.residential",
+    made = 'client:residential("premium")',
+    summary = 'the handle of a residential proxy type, "standart" or "premium" (no request is made)',
+    show = { "proxyshard residential %s", "proxy_type" } },
+  { name = "sub_user", var = "sub_user", parent = "residential", maker = "sub_user", param = "user_id",
+    check = "user_id", field = "id", class = "proxyshard.sub_user_handle", made = 'res:sub_user("u-1")',
+    summary = "the handle of one sub-user (no request is made)",
+    show = { "proxyshard sub-user %s (%s)", "id", "residential.proxy_type" } },
+}
+
+local M = { rows = rows, by_handle = {}, handles = handles, handle = {}, SPEND_OPTIONS = SPEND_OPTIONS }
+
+for _, h in ipairs(handles) do M.handle[h.name] = h end
+
+-- A spending row takes the spending options.
+for _, row in ipairs(rows) do
+  if row.spends then row.options = SPEND_OPTIONS end
+end
 
 for _, row in ipairs(rows) do
   local list = M.by_handle[row.handle] or {}

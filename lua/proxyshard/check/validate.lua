@@ -130,6 +130,7 @@ function M.tag(v, name)
   return M.text(v, name)
 end
 
+--- true or false.
 function M.boolean(v, name)
   if type(v) ~= "boolean" then return nil, invalid(name, "must be true or false, got " .. describe(v)) end
   return v
@@ -140,6 +141,7 @@ M.ORDER_STATUSES = { "active", "on-hold", "cancelled", "all" }
 local order_status_set = {}
 for _, s in ipairs(M.ORDER_STATUSES) do order_status_set[s] = true end
 
+--- An order list's status filter: one of ORDER_STATUSES.
 function M.order_status(v, name)
   if not order_status_set[v] then
     return nil, invalid(name, "must be one of " .. table.concat(M.ORDER_STATUSES, ", ") .. ", got " .. describe(v))
@@ -156,6 +158,7 @@ end
 
 M.MAX_LIMIT = 100
 
+--- A page's limit: an integer from 1 to MAX_LIMIT.
 function M.limit(v, name)
   local i = integer.from(v)
   if not i or i < 1 or i > M.MAX_LIMIT then
@@ -169,6 +172,7 @@ end
 M.PROXY_TYPES = { "standart", "premium" }
 local PROXY_TYPE_ALIASES = { standart = "standart", standard = "standart", premium = "premium" }
 
+--- A residential proxy type: one of PROXY_TYPES, or "standard" (taken for "standart").
 function M.proxy_type(v, name)
   local t = PROXY_TYPE_ALIASES[v]
   if not t then
@@ -187,9 +191,10 @@ function M.user_id(v, name)
   return v
 end
 
---- Traffic in whole GB: an integer from 1 to MAX_GB.
+--- The most traffic, in GB, one call takes.
 M.MAX_GB = 100000
 
+--- Traffic in whole GB: an integer from 1 to MAX_GB.
 function M.gb(v, name)
   local i = integer.from(v)
   if not i or i < 1 or i > M.MAX_GB then

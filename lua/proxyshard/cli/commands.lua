@@ -2,7 +2,7 @@
 -- row (proxyshard.operations), named after it (`set_tag` is `set-tag`),
 -- plus the hand-written ones (`top-up`, `repl`). A new row gets its
 -- command with nothing written here, unless its name is taken: then the
--- generator raises, and the row needs an entry in ALIASES.
+-- generator raises, and the row needs a `command` name of its own.
 --
 -- A command's arguments come from the row: the parameters its handle binds
 -- are positional first (order id, add-on key, proxy type, user id), then
@@ -10,12 +10,12 @@
 -- parameter as `--name value`; its other parameters (such as
 -- add_bandwidth's promo_code) are `--name value` options too. What an
 -- argument is (a number, true/false, IP=SIGNATURE pairs) comes from the
--- parameter's `check`. The flows get their own options (FLOW_OPTIONS).
+-- parameter's `check`. A spending row's options are flags too
+-- (FLOW_OPTIONS); a row with `all` gets `--all`.
 -- This module is data only: proxyshard.cli.parser builds the argparse
 -- parser from it, proxyshard.cli.run runs it.
 -- @module proxyshard.cli.commands
 local operations = require "proxyshard.operations"
-local help = require "proxyshard.help"
 
 local ipairs = ipairs
 local format = string.format
@@ -25,32 +25,16 @@ local upper = string.upper
 
 local M = {}
 
---- Command names that are not the row's: where two rows share a name
--- (order:fetch, sub_user:fetch) or the issue names it otherwise.
-M.ALIASES = {
-  ["order.fetch"] = "order",
-  ["order.set_signatures"] = "sign",
-  ["sub_user.fetch"] = "sub-user",
-  ["sub_user.rename"] = "rename-sub-user",
-  ["sub_user.delete"] = "delete-sub-user",
-}
-
---- Options of the hand-written flows, on top of the row's parameters:
--- name → { flag, argname, help, flag_only }.
+--- The spending options the command line has, on top of the row's
+-- parameters: name → { flag, argname, help, flag_only }. (`confirm` is
+-- the prompt, --yes or --dry-run: proxyshard.cli.run.)
 M.FLOW_OPTIONS = {
   max_total = { "--max-total", argname = "DOLLARS", dollars = true,
-    help = 'the most to spend, in dollars ("1.00", or "1"): quotes first and buys nothing above it (exit 3)' },
+    help = 'the most to spend, in dollars ("1.00", or "1"): nothing is bought above the price, or without one '
+      .. "(exit 3)" },
   reconcile = { "--reconcile", flag_only = true,
     help = "when the answer is lost, re-read to find out whether it was done (instead of exit 4)" },
   settle = { "--settle", argname = "SECONDS", number = true, help = "how long --reconcile re-reads (default 10)" },
-}
-
---- Rows whose flows read every page: `--all` calls this method instead.
--- `params`: whether the method takes the row's table (all_orders does,
--- all_sub_users does not).
-M.ALL_PAGES = {
-  ["client.orders"] = { method = "all_orders", params = true },
-  ["residential.sub_users"] = { method = "all_sub_users", params = false },
 }
 
 --- How the command line spells a parameter, by its check: the argname
@@ -82,20 +66,10 @@ end
 -- of each (from any row that binds it).
 local function chain_of(handle)
   local chain = {}
-  local h = help.BY_HANDLE[handle]
+  local h = operations.handle[handle]
   while h and h.parent do
-    for i = #h.binds, 1, -1 do
-      table.insert(chain, 1, { name = h.binds[i], maker = h.maker, handle = h.handle })
-    end
-    h = help.BY_HANDLE[h.parent]
-  end
-  for _, link in ipairs(chain) do
-    for _, row in ipairs(operations.rows) do
-      for _, p in ipairs(row.params) do
-        if p.bound == link.handle and not link.check then link.check = p.check end
-      end
-    end
-    link.check = link.check or "text"
+    table.insert(chain, 1, { name = h.param, maker = h.maker, check = h.check })
+    h = operations.handle[h.parent]
   end
   return chain
 end
@@ -110,9 +84,9 @@ end
 function M.from_row(row)
   local key = row.handle .. "." .. row.name
   local command = {
-    name = M.ALIASES[key] or dashed(row.name), key = key, row = row, handle = row.handle,
+    name = row.command or dashed(row.name), key = key, row = row, handle = row.handle,
     summary = row.summary, spends = row.spends, positionals = {}, options = {},
-    flow = row.options, all = M.ALL_PAGES[key],
+    flow = row.options, all = row.all,
   }
   for _, link in ipairs(chain_of(row.handle)) do
     local t = arg_type(link.check, link.name)
@@ -142,9 +116,9 @@ function M.from_row(row)
   end
   for _, name in ipairs(command.flow or {}) do
     local o = M.FLOW_OPTIONS[name]
-    command.options[#command.options + 1] = { name = name, flag = o[1], argname = o.argname, help = o.help,
+    if o then command.options[#command.options + 1] = { name = name, flag = o[1], argname = o.argname, help = o.help,
       flag_only = o.flag_only, into = "opts",
-      convert = (o.number and "number") or (o.dollars and "dollars") or (o.flag_only and "flag") or "text" }
+      convert = (o.number and "number") or (o.dollars and "dollars") or (o.flag_only and "flag") or "text" } end
   end
   return command
 end
@@ -160,8 +134,8 @@ function M.make(rows)
   local made, names = {}, {}
   local function add(command)
     if names[command.name] then
-      error(format("proxyshard.cli: two commands are named %q (%s and %s): give one an alias in "
-        .. "proxyshard.cli.commands.ALIASES", command.name, names[command.name].key or names[command.name].name,
+      error(format("proxyshard.cli: two commands are named %q (%s and %s): give one row a `command` "
+        .. "name of its own (proxyshard.operations)", command.name, names[command.name].key or names[command.name].name,
         command.key or command.name), 0)
     end
     names[command.name] = command

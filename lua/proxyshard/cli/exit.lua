@@ -11,7 +11,8 @@ M.CODES = {
   { 1, "internal", "a bug in proxyshard (please report it with the message)", { "phase" } },
   { 2, "usage", "a bad command line or argument (invalid_argument), or --yes missing off a terminal; "
     .. "nothing was sent", { "invalid_argument" } },
-  { 3, "budget", "the quote is above --max-total: nothing was bought", { "budget" } },
+  { 3, "budget", "the price is above --max-total (or there is no price to check it against): nothing was "
+    .. "bought", { "budget" } },
   { 4, "unknown_outcome", "a purchase or change may or may not have happened: check (e.g. `proxyshard order "
     .. "ID`) before running it again", { "unknown_outcome" } },
   { 5, "auth", "the token is missing or was refused, or the call is forbidden", { "auth", "forbidden" } },
@@ -21,7 +22,7 @@ M.CODES = {
   { 8, "unavailable", "the API could not be reached or failed (network, tls, timeout, rate_limited, server)",
     { "network", "tls", "timeout", "rate_limited", "server" } },
   { 9, "decode", "the answer was not what the API documents", { "decode" } },
-  { 10, "declined", "the purchase was not confirmed at the prompt: nothing was bought" },
+  { 10, "declined", "the purchase was not confirmed at the prompt: nothing was bought", { "declined" } },
 }
 
 -- The statuses by name ("ok", "usage", ...) and by error kind.

@@ -1,19 +1,20 @@
 --- Running a command made from a row: the handle from the positional
 -- arguments (client:order(ID):addon(KEY)...), the call's arguments and
 -- options from the rest, the call, and its result printed. A call that
--- spends money is quoted first; it is confirmed on a terminal (or by
--- `--yes`), and `--dry-run` stops after the quote.
+-- spends money goes through the library's one spending flow, whose
+-- `confirm` hook is the prompt here: it shows the price, asks on a
+-- terminal (or takes `--yes`), and `--dry-run` answers no — so a dry run
+-- checks its arguments and prices exactly as the real run does.
 -- @module proxyshard.cli.run
 local errors = require "proxyshard.errors"
-local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
 local confirm = require "proxyshard.cli.confirm"
 local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
 
 local ipairs = ipairs
-local pairs = pairs
 local next = next
+local type = type
 local tostring = tostring
 local unpack = table.unpack
 local pack = table.pack
@@ -21,44 +22,14 @@ local format = string.format
 
 local M = {}
 
---- The names of a result's extra values, by command key (proxies returns
--- the list and the order's tag).
-M.EXTRA_VALUES = {
-  ["order.proxies"] = { "order_tag" },
-}
-
---- Text for results that are a bare value, by command key.
-M.TEXTS = {
-  ["order.set_signatures"] = function(n) return format("%s IPs updated", tostring(n)) end,
-  ["client.health"] = function(up) return up and "up" or "down" end,
-  ["client.live"] = function(up) return up and "alive" or "not alive" end,
-}
-
---- What is shown before a call that spends: by command key, a function
--- (handle, call arguments) → { text, total (money or nil), data }, or nil,
--- err. A spending row with none is confirmed without a price.
-M.PREVIEWS = {
-  ["addon.purchase"] = function(addon, args)
-    local quote, err = addon:quote(args[1])
-    if not quote then return nil, err end
-    return { text = tostring(quote), total = quote.total, data = quote }
-  end,
-  ["client.purchase_order"] = function(client, args)
-    local params = {}
-    for k, v in pairs(args[1] or {}) do
-      if k ~= "auto_renewal" then params[k] = v end -- the one field the price calculation does not take
-    end
-    local quote, err = client:quote_order(params)
-    if not quote then return nil, err end
-    return { text = tostring(quote), total = quote.total, data = quote }
-  end,
-  ["order.renew"] = function(order)
-    local info, err = order:fetch()
-    if not info then return nil, err end
-    return { text = format("renew %s; last paid %s (the API quotes no price for a renewal)", tostring(info),
-      tostring(info.price_paid or "?")), data = info }
-  end,
-}
+-- A bare result as text, by the row's `text`: a format for a number, or
+-- { yes, no } for a boolean.
+local function bare_text(row, value)
+  local how = row and row.text
+  if how == nil then return nil end
+  if type(how) == "table" then return value and how[1] or how[2] end
+  return format(how, value)
+end
 
 -- The handle and the call's arguments and options from the parsed command
 -- line: handle, method name, argument list, opts; or nil, err.
@@ -105,46 +76,30 @@ local function call(h, method, call_args, opts)
   return pack(h[method](h, unpack(packed, 1, n + 1)))
 end
 
--- A call that spends: preview, cap, dry run, confirmation, then the call.
+-- A call that spends: the flow's confirm hook shows the price, and asks
+-- (or takes --yes; --dry-run declines, after the same checks and price).
 local function spend(ctx, command, h, method, call_args, opts)
   local args = ctx.command_args
-  local make = M.PREVIEWS[command.key]
-  local preview
-  if make and (args.dry_run or not args.yes) then
-    local err
-    preview, err = make(h, call_args)
-    if not preview then return ctx:fail(err) end
+  local shown, refusal
+  opts.confirm = function(price)
+    shown = price
+    if args.dry_run then return false end
+    if args.yes then return true end
+    local ok, err, code = confirm.ask(ctx, price.text)
+    if not ok then refusal = { err = err, code = code } end
+    return ok
   end
-  local cap
-  if opts.max_total ~= nil then
-    local err
-    cap, err = validate.amount(opts.max_total, "max_total")
-    if not cap then return ctx:fail(err) end
-  end
-  if preview and preview.total and cap and preview.total > cap then
-    return ctx:fail(errors.new("budget", format("%s: above --max-total %s, nothing was bought", preview.text,
-      tostring(cap)), { quote = preview.data, max_total = cap }))
-  end
-  local text = preview and preview.text
-    or format("%s: %s (the API gives no price beforehand)", command.name, command.summary)
-  if args.dry_run then
-    return ctx:result(command.name, preview and preview.data, "dry run, nothing bought: " .. text,
-      { dry_run = true })
-  end
-  if not args.yes then
-    local ok, err, code = confirm.ask(ctx, text)
-    if not ok then
-      if err == "declined" then return ctx:refuse("declined", "not confirmed: nothing was bought", exit.DECLINED) end
-      return ctx:fail(err, code)
+  local results = call(h, method, call_args, opts)
+  local err = results[1] == nil and results[2]
+  if err and err.kind == "declined" then
+    if args.dry_run then
+      return ctx:result(command.name, { price = shown.total, estimated = shown.estimate or nil, quote = shown.quote,
+        text = shown.text }, "dry run, nothing bought: " .. shown.text, { dry_run = true })
     end
-    -- what was confirmed is the most it spends, when the call takes a cap
-    if preview and preview.total and command.flow then
-      for _, name in ipairs(command.flow) do
-        if name == "max_total" then opts.max_total = cap and cap < preview.total and cap or preview.total end
-      end
-    end
+    if refusal and refusal.err ~= "declined" then return ctx:fail(refusal.err, refusal.code) end
+    return ctx:refuse("declined", "not confirmed: nothing was bought", exit.DECLINED)
   end
-  return M.finish(ctx, command, call(h, method, call_args, opts))
+  return M.finish(ctx, command, results)
 end
 
 --- Print a call's packed results (value, extra... or nil, err).
@@ -155,14 +110,14 @@ function M.finish(ctx, command, results)
     return ctx:fail(err)
   end
   local fields, lines = {}, {}
-  for i, name in ipairs(M.EXTRA_VALUES[command.key] or {}) do
+  for i, name in ipairs(command.row and command.row.also or {}) do
     local extra = results[i + 1]
     if extra ~= nil then
       fields[name] = extra
       lines[#lines + 1] = format("%s: %s", (name:gsub("_", " ")), tostring(extra))
     end
   end
-  local text = M.TEXTS[command.key] and M.TEXTS[command.key](value) or render.text(value)
+  local text = bare_text(command.row, value) or render.text(value)
   if #lines > 0 then text = text .. "\n" .. table.concat(lines, "\n") end
   return ctx:result(command.name, value, text, fields)
 end

@@ -7,14 +7,14 @@
 -- { value = fn's first result, err = its second, or the error it raised }.
 --
 -- Outside nginx each item is a coroutine, and one scheduler drives them:
---   * Client:call hands its request to M.request. Inside an item, when the
+--   * the call loop (engine.call.perform) hands its request to M.request. Inside an item, when the
 --     transport has batches (`transport:batch`, docs/transport.md: the
 --     curl transport's is a core.multi, one curl_multi loop in C, a pool of
 --     easy handles sharing their connections), the request is yielded to
 --     the scheduler, which starts it on the batch and resumes the item with
 --     the answer; meanwhile the other items run. Everything above the
 --     transport — the call's deadline, retries and what is never resent —
---     is Client:call's, unchanged: each attempt is still one request with
+--     is the call loop's, unchanged: each attempt is still one request with
 --     the time left of its call (libcurl's timeout in the multi counts any
 --     wait for a free connection too).
 --   * the client's default sleep (retry backoff, reconciliation's re-reads)
@@ -92,7 +92,7 @@ local function current()
   return nil
 end
 
---- One attempt of Client:call: yielded to the scheduler inside an item
+--- One attempt of the call loop: yielded to the scheduler inside an item
 -- when the transport has batches, else transport:request(req).
 function M.request(transport, req)
   if transport.batch and current() then

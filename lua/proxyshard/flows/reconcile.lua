@@ -2,8 +2,9 @@
 -- add-on purchase, a new order, a renewal. The API has no idempotency key,
 -- so the only evidence is the account itself, read before the request
 -- and again, for a bounded settle window, after the outcome turned out
--- unknown. Each flow says what it reads and how to compare (see
--- addon.lua, client.lua, order.lua); the rules are here, once:
+-- unknown. What each spend reads and how it compares is its evidence
+-- (proxyshard.flows.evidence, run by proxyshard.flows.spend); the rules
+-- are here, once:
 --
 -- What it can tell:
 --   * the change shows up (the add-on grew by exactly the quantity bought;
@@ -50,19 +51,6 @@ function M.settle(opts)
   if opts.settle == nil then return M.DEFAULT_SETTLE end
   if not opts.reconcile then return nil, errors.invalid("settle", "applies only with reconcile = true") end
   return require("proxyshard.check.settings").seconds(opts.settle, "settle")
-end
-
---- A purchase flow's own options, checked: { cap = money or nil (from
--- max_total), settle = seconds }, or nil, err.
-function M.purchase_options(opts)
-  local cap, settle, err
-  if opts.max_total ~= nil then
-    cap, err = require("proxyshard.check.validate").amount(opts.max_total, "max_total")
-    if not cap then return nil, err end
-  end
-  settle, err = M.settle(opts)
-  if not settle then return nil, err end
-  return { cap = cap, settle = settle }
 end
 
 local function still_unknown(err, message, fields)

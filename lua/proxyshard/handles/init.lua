@@ -1,53 +1,139 @@
---- What the handles (client, order, add-on, residential, sub-user) share:
--- a class whose methods come from the operation rows, and the rule for a
--- handle made with a bad argument. `client:order("x")` does not return
--- nil — that would break a chain with "attempt to index a nil value" — but
--- a handle that carries the error: every call on it returns nil, err, and
--- so do the handles made from it. The error is also the second value, for
+--- The handles users hold (client, order, add-on, residential, sub-user),
+-- made from the handle tree of proxyshard.operations: a class per handle
+-- with its constructor (the parent's maker method), the values it binds
+-- for the rows, a method per row (through proxyshard.engine, or the one
+-- spending flow for a row that spends), a method that reads every page
+-- for a row with `all`, and the tree's hand-written methods.
+--
+-- A handle made with a bad argument (`client:order("x")`) is not nil —
+-- that would break a chain with "attempt to index a nil value" — but
+-- carries the error: every call on it returns nil, err, and so do the
+-- handles made from it. The error is also the maker's second value, for
 -- those who check early.
+-- @module proxyshard.handles
+local operations = require "proxyshard.operations"
+local validate = require "proxyshard.check.validate"
+local engine = require "proxyshard.engine"
 local base = require "proxyshard.model.base"
-local errors = require "proxyshard.errors"
 
+local ipairs = ipairs
+local select = select
+local tostring = tostring
+local require = require
 local setmetatable = setmetatable
+local format = string.format
+local gmatch = string.gmatch
+local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local M = {}
 
---- A handle class named `name`, printed by `describe` (the models' kind
--- of class).
-M.class = base.class
+--- The class of each handle, by name ("order").
+M.classes = {}
 
---- A handle of `class` with `fields`; `err` makes it a broken handle.
-function M.make(class, fields, err)
-  fields.error = err
-  return setmetatable(fields, class), err
+-- A field path of a handle ("order.id") read on `h`.
+local function read(h, path)
+  for name in gmatch(path, "[^.]+") do
+    if h == nil then return nil end
+    h = h[name]
+  end
+  return h
 end
 
-M.MAX_PAGES = 1000
-
---- Every item of a paged list: calls `row` page after page (offset from
--- each page's next_offset) and returns one list of `field`'s items. The
--- pages share one deadline (the call's timeout), and at most MAX_PAGES
--- pages are read, so a server that never ends the list cannot hold it.
-function M.all_pages(h, row, field, opts, params)
-  if h.error then return nil, h.error end
-  local engine = require "proxyshard.engine"
-  local call, err = (h.client or h):begin(opts, engine.option_names(row))
-  if not call then return nil, err end
-  local all, offset, class = {}, 0, nil
-  for _ = 1, M.MAX_PAGES do
-    local args = {}
-    for k, v in pairs(params or {}) do args[k] = v end
-    args.offset, args.limit = offset, 100
-    local page
-    page, err = engine.invoke(h, row, { args }, call)
-    if not page then return nil, err end
-    local items = page[field]
-    class = class or getmetatable(items[1])
-    for i = 1, #items do all[#all + 1] = items[i] end
-    if not page.next_offset then return base.list(class or {}, all) end
-    offset = page.next_offset
+-- tostring of a handle: the tree's `show` format and fields.
+local function describe(node)
+  local show = node.show
+  return function(self)
+    local values = {}
+    for i = 2, #show do values[i - 1] = tostring(read(self, show[i])) end
+    return format(show[1], unpack(values, 1, #show - 1))
   end
-  return nil, errors.new("decode", "the list did not end after " .. M.MAX_PAGES .. " pages")
+end
+
+-- The path of each bound value from the handle: { { name, path } ...},
+-- the handle's own first, then its parent's and up.
+local function bound_paths(node)
+  local out, prefix = {}, ""
+  while node and node.param do
+    out[#out + 1] = { node.name, prefix .. node.field }
+    prefix = prefix .. node.parent .. "."
+    node = operations.handle[node.parent]
+  end
+  return out
+end
+
+-- The maker on the parent's class: parent:maker(v) → the child handle,
+-- and its error as a second value.
+local function maker(node, class)
+  local check = validate[node.check]
+  local field, parent_field = node.field, node.parent ~= "client" and node.parent or nil
+  return function(parent, v)
+    local value, err = check(v, node.param)
+    local h = { client = parent.client or parent, [field] = value }
+    if parent_field then h[parent_field] = parent end
+    err = err or parent.error
+    h.error = err
+    return setmetatable(h, class), err
+  end
+end
+
+-- A row's method. Positional rows take (args..., opts); table rows take
+-- (params, opts). A spending row goes through the one spending flow.
+local function method(row)
+  local n = row.args == "table" and 1 or #row.args
+  if row.spends then
+    return function(self, ...)
+      return require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...)))
+    end
+  end
+  return function(self, ...)
+    return engine.run(self, row, { ... }, (select(n + 1, ...)))
+  end
+end
+
+-- The method of a row's `all`: every page (proxyshard.flows.pages).
+local function all_pages(row)
+  if row.all.params then
+    return function(self, params, opts) return require("proxyshard.flows.pages").run(self, row, params, opts) end
+  end
+  return function(self, opts) return require("proxyshard.flows.pages").run(self, row, nil, opts) end
+end
+
+-- A flow written by hand: require(flow).run(handle, ...).
+local function flow_method(flow)
+  return function(self, ...) return require(flow).run(self, ...) end
+end
+
+for _, node in ipairs(operations.handles) do
+  local class = base.class(node.class, node.show and describe(node))
+  local paths = bound_paths(node)
+  --- The values this handle binds, by handle name ({ order = 12345,
+  -- addon = "p0f_slots" }): what the rows' `bound` parameters take.
+  -- @local
+  function class.bound(self)
+    local t = {}
+    for i = 1, #paths do t[paths[i][1]] = read(self, paths[i][2]) end
+    return t
+  end
+  for _, row in ipairs(operations.by_handle[node.name] or {}) do
+    class[row.name] = method(row)
+    if row.all then class[row.all.method] = all_pages(row) end
+  end
+  for _, m in ipairs(node.methods or {}) do
+    if m.flow then class[m.name] = flow_method(m.flow) end
+  end
+  M.classes[node.name] = class
+end
+
+for _, node in ipairs(operations.handles) do
+  if node.maker then M.classes[node.parent][node.maker] = maker(node, M.classes[node.name]) end
+end
+
+--- The handle tree's node of a handle object, or nil.
+function M.node_of(h)
+  local mt = getmetatable(h)
+  for _, node in ipairs(operations.handles) do
+    if M.classes[node.name] == mt then return node end
+  end
 end
 
 return M

@@ -1,5 +1,6 @@
 --- What a change that answers only { success, message } returned: the
--- server's message, and which call it answers.
+-- server's message, and which call it answers; for a spend (renew,
+-- add_bandwidth), what it cost (proxyshard.flows.spend adds it).
 local base = require "proxyshard.model.base"
 
 local format = string.format
@@ -7,7 +8,7 @@ local format = string.format
 local M = {}
 
 local Ack = base.class("proxyshard.ack", function(self)
-  return format("%s: done%s", self.operation, self.message and (" (" .. self.message .. ")") or "")
+  return format("%s: done%s%s", self.operation, base.cost(self), self.message and (" (" .. self.message .. ")") or "")
 end)
 
 --- The Ack of a change: the answer `r` of the row `ctx.row` (its message).

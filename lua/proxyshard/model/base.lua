@@ -7,6 +7,7 @@
 local setmetatable = setmetatable
 local tostring = tostring
 local concat = table.concat
+local format = string.format
 
 local M = {}
 
@@ -21,6 +22,25 @@ end
 function M.wrap(class, fields)
   fields.success = nil
   return setmetatable(fields, class)
+end
+
+--- What a spend's result says it cost, as the end of its line: " for
+-- $0.60", " for $8.00 (estimated $8.00)", " for about $8.00 (estimated;
+-- the charge was not seen)", and a warning when it was overcharged.
+function M.cost(r)
+  local text = ""
+  if r.charged and r.estimated then
+    text = format(" for %s (estimated %s)", tostring(r.charged), tostring(r.estimated))
+  elseif r.charged then
+    text = " for " .. tostring(r.charged)
+  elseif r.estimated then
+    text = format(" for about %s (estimated; the charge was not seen)", tostring(r.estimated))
+  end
+  if r.overcharged then
+    text = text .. format("; OVERCHARGED: quoted %s, charged %s", tostring(r.overcharged.quoted),
+      tostring(r.overcharged.charged))
+  end
+  return text
 end
 
 local List = { __name = "proxyshard.list" }

@@ -8,8 +8,7 @@ local tostring = tostring
 local M = {}
 
 local OrderReceipt = base.class("proxyshard.order_receipt", function(self)
-  local text = format("bought order %s (%s)", tostring(self.order_id or "?"), self.product or "?")
-  if self.quote and self.quote.total then text = text .. " for " .. tostring(self.quote.total) end
+  local text = format("bought order %s (%s)", tostring(self.order_id or "?"), self.product or "?") .. base.cost(self)
   if self.message then text = text .. " (" .. self.message .. ")" end
   return text
 end)
@@ -20,11 +19,12 @@ function OrderReceipt:order()
   return self.client:order(self.order_id)
 end
 
---- `r` the converted answer (or what reconciliation found); client, the
--- product bought and the quote checked against max_total, when any.
-function M.new(r, client, product, quote)
-  return base.wrap(OrderReceipt, { order_id = r.order_id, message = r.message, product = product, quote = quote,
-    client = client })
+--- `r` the converted answer (or what reconciliation found); `ctx.handle`
+-- the client, `ctx.values.product` the product bought. What it cost is
+-- added by the spending flow (proxyshard.flows.spend).
+function M.new(r, ctx)
+  return base.wrap(OrderReceipt, { order_id = r.order_id, message = r.message, product = ctx.values.product,
+    client = ctx.handle })
 end
 
 return M

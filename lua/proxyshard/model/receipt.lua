@@ -9,28 +9,14 @@ local M = {}
 local Receipt = { __name = "proxyshard.receipt" }
 Receipt.__index = Receipt
 
--- What the purchase cost, when the order's add-on total is known from
--- before and after it: `charged`; and `overcharged` = { quoted, charged }
--- when that is more than the quote the cap was checked against.
-local function check_charge(receipt, before, quote)
-  local paid_before = before and before.addons_price_paid
-  local paid_after = receipt.addons_price_paid
-  if not paid_before or not paid_after then return end
-  receipt.charged = paid_after - paid_before
-  if quote and quote.total and receipt.charged > quote.total then
-    receipt.overcharged = { quoted = quote.total, charged = receipt.charged }
-  end
-end
-
---- `r` is the converted purchase answer; `quote` the quote checked against
--- max_total before buying, when there was one; `before` the add-on as read
--- before buying (with reconcile), when it was read.
-function M.new(order_id, addon_key, add_qty, r, quote, before)
-  r.order_id, r.addon_key, r.add_qty, r.quote = order_id, addon_key, add_qty, quote
+--- `r` is the converted purchase answer (or what reconciliation found);
+-- `ctx.values` the purchase's checked values. What it cost (charged,
+-- quote, overcharged) is added by the spending flow (proxyshard.flows.spend).
+function M.new(r, ctx)
+  local values = ctx.values
+  r.order_id, r.addon_key, r.add_qty = values.order_id, values.addon_key, values.add_qty
   r.addons = addon_line.list(r.addons) -- addons_price_paid: the running total for the order
-  local receipt = base.wrap(Receipt, r)
-  check_charge(receipt, before, quote)
-  return receipt
+  return base.wrap(Receipt, r)
 end
 
 --- The add-on line this purchase was for, when the answer listed it.
@@ -39,16 +25,11 @@ function Receipt:line()
 end
 
 function Receipt:__tostring()
-  local text = format("bought %s +%d on order %s", self.addon_key, self.add_qty, self.order_id)
-  if self.quote and self.quote.total then text = text .. " for " .. tostring(self.quote.total) end
+  local text = format("bought %s +%d on order %s", self.addon_key, self.add_qty, self.order_id) .. base.cost(self)
   if self.addons_price_paid then
     text = text .. "; add-ons paid on this order: " .. tostring(self.addons_price_paid)
   end
   if self.message then text = text .. " (" .. self.message .. ")" end
-  if self.overcharged then
-    text = text .. format("; OVERCHARGED: quoted %s, charged %s", tostring(self.overcharged.quoted),
-      tostring(self.overcharged.charged))
-  end
   return text
 end
 

@@ -5,6 +5,7 @@
 -- (lower case, no leading zeros, the longest run of two or more zero
 -- groups — the first one on a tie — shortened to "::", and an IPv4-mapped
 -- address ending in a dotted quad).
+-- @module proxyshard.ip
 local tonumber = tonumber
 local concat = table.concat
 local format = string.format

@@ -101,18 +101,38 @@ local function order_percent(sb, order, cycle)
   return catalog.promo_percent(sb.fixture, order.promo_code, cycle.name) or 0
 end
 
+-- What renewing the order's add-ons costs: each line at its next-period
+-- quantity (book.next_qty) and its own unit price, with no promo discount
+-- (the catalog's rule for add-ons).
+local function addons_renewal(order)
+  local total = 0
+  for _, line in ipairs(order.addons) do total = total + book.next_qty(line) * line.price_per_unit end
+  return total
+end
+
+-- A renewal renews the add-ons too, in the same charge: the base (the
+-- cycle's price × quantity, less the promo) plus the add-ons' next period;
+-- then their pending changes take effect.
 H["order.renew"] = function(sb, v, req)
   local order = book.get(sb, v.order_id)
   if order.status ~= "on-hold" then
     bad(format("Only on-hold orders can be renewed (order %d is %s)", order.order_id, order.status))
   end
   local cycle = catalog.cycle(catalog.product(sb.fixture, order.product_name), order.cycle_name)
-  local amount = catalog.discounted(cycle.price * order.quantity, order_percent(sb, order, cycle))
-  sb:charge(req, amount, { kind = "renewal", order_id = order.order_id, cycle = cycle.name,
-    quantity = order.quantity })
+  local base = catalog.discounted(cycle.price * order.quantity, order_percent(sb, order, cycle))
+  local addons = addons_renewal(order)
+  sb:charge(req, base + addons, { kind = "renewal", order_id = order.order_id, cycle = cycle.name,
+    quantity = order.quantity, addons = addons })
 
   order.status = "active"
-  order.price_paid = amount
+  order.price_paid = base
+  order.addons_price_paid = order.addons_price_paid + addons
+  -- nothing drops an add-on line: one whose next quantity is 0 stays at
+  -- qty 0 (a downgrade refuses it as not active, a purchase adds to it)
+  for _, line in ipairs(order.addons) do
+    line.qty = book.next_qty(line)
+    line.pending = nil
+  end
   if cycle.days then
     order.expires_at = dates.add_days(dates.later(order.expires_at, sb:now()), cycle.days)
   end

@@ -59,9 +59,10 @@ function M.signed_count(order)
   return n
 end
 
--- The p0f slots of the next period: a pending downgrade's quantity, none
--- after a pending cancel, else what there is now.
-local function slots_next(line)
+--- An add-on line's quantity in the next period, which a renewal charges
+-- and then applies: a pending downgrade's quantity, none after a pending
+-- cancel, else what there is now (0 without a line).
+function M.next_qty(line)
   if not line then return 0 end
   local pending = line.pending
   if pending and pending.action == "downgrade" then return pending.next_qty end
@@ -91,7 +92,7 @@ function M.view(order)
     addons = M.addon_lines(order),
     p0f_slots_available = line and line.qty or 0,
     p0f_slots_used = M.signed_count(order),
-    p0f_slots_next = slots_next(line),
+    p0f_slots_next = M.next_qty(line),
     status = order.status,
     created_at = or_null(order.created_at), expires_at = or_null(order.expires_at),
     promo_code = or_null(order.promo_code), auto_renewal = or_null(order.auto_renewal),

@@ -70,12 +70,15 @@ for _, row in ipairs(operations.rows) do
   HANDLER[row] = handlers.for_row(row) or error("the sandbox has no handler for " .. handlers.key(row))
 end
 
+--- A deep copy of `v` (metatables kept): the fixture given is copied, never
+-- changed; a spec that edits a fixture copies it first.
 local function deep_copy(v)
   if type(v) ~= "table" then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = deep_copy(x) end
   return setmetatable(out, getmetatable(v))
 end
+State.deep_copy = deep_copy
 
 ---------------------------------------------------------------------------
 -- The fixture
