@@ -63,7 +63,7 @@ LUAJIT_SPECS=(
   spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
   spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
-  spec/spend_spec.lua
+  spec/spend_spec.lua spec/writes_spec.lua
 )
 
 passed=0

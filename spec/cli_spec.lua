@@ -544,6 +544,25 @@ describe("against the sandbox", function()
       assert.are.equal(120, spent())
     end)
 
+    it("tops up an order given twice (or as 012345) once: one charge", function()
+      -- 12345 has 2 free; 6 wanted: 4 missing, $1.20
+      local out, err, code = proxyshard("--json top-up --free 6 --max-total 5.00 --yes 12345 12345 012345", env)
+      assert.are.equal(0, code, err)
+      local doc = json_of(out)
+      assert.are.equal(1, #doc.result.orders)
+      assert.are.equal(4, doc.result.bought)
+      assert.are.equal(120, spent())
+      assert.are.equal(1, #sb:ledger())
+      assert.matches("order 12345 is given more than once: it is topped up once", err)
+    end)
+
+    it("checks --concurrency as client:map does, before any request", function()
+      local _, err, code = proxyshard("top-up --free 6 --max-total 5.00 --yes --concurrency 101 12345", env)
+      assert.are.equal(2, code)
+      assert.matches("concurrency must be an integer from 1 to 100", err)
+      assert.are.equal(0, #sb:requests())
+    end)
+
     it("never spends more than the cap over all orders: the rest is a budget error (exit 3)", function()
       -- 12345 needs 3 more ($0.90), 12347 5 ($1.50): the cap holds one of them
       local out, err, code = proxyshard("--json top-up --free 5 --max-total 1.00 12345 12347 --yes", env)

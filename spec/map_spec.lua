@@ -569,6 +569,37 @@ describe("client:map over the sandbox", function()
     assert.is_true(took < 1.6, took)
   end)
 
+  it("runs two spends on the same order one after the other: the second sees the first's slots", function()
+    -- 12345 has 2 free p0f slots; 6 wanted: 4 missing, bought once
+    sb:fault { path = "/user/api/orders/12345", method = "GET", delay_ms = 100, times = 0 }
+    local results = client:map({ 12345, 12345, 12345 }, function(id)
+      return client:order(id):top_up_p0f(6, { max_total = "5.00" })
+    end, { concurrency = 3 })
+    local bought = {}
+    for i = 1, 3 do
+      assert.is_nil(results[i].err, tostring(results[i].err))
+      bought[i] = results[i].value.bought
+    end
+    assert.are.same({ 4, 0, 0 }, bought)
+    local ledger = sb:ledger()
+    assert.equal(1, #ledger)
+    assert.equal(120, ledger[1].amount_cents)
+  end)
+
+  it("runs spends on different orders at once", function()
+    sb:fault { path = CALCULATE, delay_ms = 300, times = 0 }
+    local results = client:map({ 12345, 12347 }, function(id)
+      return client:order(id):addon("p0f_slots"):purchase(1, { max_total = "1.00" })
+    end, { concurrency = 2 })
+    for i = 1, 2 do assert.is_nil(results[i].err, tostring(results[i].err)) end
+    assert.equal(2, #sb:ledger())
+    -- both quotes were asked before either purchase: side by side, not one
+    -- spend after the other
+    local kinds = {}
+    for _, r in ipairs(sb:requests()) do kinds[#kinds + 1] = r.method end
+    assert.are.same({ "GET", "GET", "POST", "POST" }, kinds)
+  end)
+
   it("keeps each call's deadline: a call that times out ends alone, on time", function()
     sb:fault { path = "/user/api/orders/12347", delay_ms = 3000 }
     local t0 = now()

@@ -83,6 +83,23 @@ describe("purchase with reconcile = true", function()
     assert.are.equal("quote read POST read read read", steps(fake))
   end)
 
+  it("ends the window with unchanged_for when the last re-read finds no time left", function()
+    -- a clock that the sleeps move: the last nap ends exactly at the window's end
+    local answers = { quote(60), order_with(3, 90), LOST }
+    for _ = 1, 5 do answers[#answers + 1] = order_with(3, 90) end
+    local fake = fake_transport.new(answers)
+    local t = 0
+    local client = proxyshard.new { token = "tok_reconcile-secret", transport = fake,
+      clock = function() return t end, sleep = function(s) t = t + s end }
+    local receipt, err = client:order(12345):addon("p0f_slots"):purchase(2, { reconcile = true, settle = 1 })
+    assert.is_nil(receipt)
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.are.equal(1, err.unchanged_for)
+    assert.matches("stayed as it was for 1 s of re%-reading", err.message)
+    assert.is_nil(err.reconcile_error)
+    assert.is_nil(err.message:find("re-reading failed", 1, true))
+  end)
+
   it("takes a settle window of the caller's", function()
     local answers = { quote(60), order_with(3, 90), LOST }
     for _ = 1, 5 do answers[#answers + 1] = order_with(3, 90) end

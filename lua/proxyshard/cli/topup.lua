@@ -57,8 +57,26 @@ function M.each(client, list, fn, concurrency)
   return results
 end
 
--- The orders to top up: the ids given, or every active one.
-local function order_ids(client, args)
+-- `ids` with each order once, in the order first seen: a run works per
+-- order, not per list entry (12345 given twice, or 012345, or an order on
+-- two pages of a list that shifted while it was read, is topped up once).
+-- `twice` gets the ids that were repeated.
+local function once_each(ids, twice)
+  local out, seen = {}, {}
+  for _, id in ipairs(ids) do
+    if seen[id] then
+      if seen[id] == 1 then twice[#twice + 1] = id end
+      seen[id] = seen[id] + 1
+    else
+      seen[id] = 1
+      out[#out + 1] = id
+    end
+  end
+  return out
+end
+
+-- The orders to top up: the ids given, or every active one; each once.
+local function order_ids(client, args, twice)
   if args.all_active and #args.orders > 0 then
     return nil, errors.invalid("--all-active", "and a list of orders are two lists: give one")
   end
@@ -67,7 +85,7 @@ local function order_ids(client, args)
     if not all then return nil, err end
     local ids = {}
     for _, o in ipairs(all) do ids[#ids + 1] = o.order_id end
-    return ids
+    return once_each(ids, {})
   end
   if #args.orders == 0 then
     return nil, errors.invalid("orders", "are missing: give order ids, or --all-active")
@@ -78,7 +96,7 @@ local function order_ids(client, args)
     if not id then return nil, err end
     ids[#ids + 1] = id
   end
-  return ids
+  return once_each(ids, twice)
 end
 
 -- Step 1 for one order: { order_id, free_before, missing, quote } or nil, err.
@@ -194,15 +212,20 @@ function M.command.run(ctx, args)
   if not cap then return ctx:fail(err) end
   local concurrency = M.DEFAULT_CONCURRENCY
   if args.concurrency then
-    concurrency, err = validate.quantity(values.integer(args.concurrency), "concurrency")
+    -- client:map's own range, checked before any request
+    concurrency, err = require("proxyshard.flows.map").concurrency(values.integer(args.concurrency))
     if not concurrency then return ctx:fail(err) end
   end
   local client
   client, err = ctx:client()
   if not client then return ctx:fail(err) end
+  local twice = {}
   local ids
-  ids, err = order_ids(client, args)
+  ids, err = order_ids(client, args, twice)
   if not ids then return ctx:fail(err) end
+  for _, id in ipairs(twice) do
+    ctx:err(format("proxyshard: order %d is given more than once: it is topped up once\n", id))
+  end
 
   -- 1. read
   local bar = progress.for_run(ctx, #ids, "reading")

@@ -23,14 +23,26 @@ function M.send(handle, row, args, call)
   return r, values
 end
 
---- The row's model around a converted answer. A model may refuse an
--- answer (nil, err): a quote for another add-on than the one asked.
+-- A model's refusal (nil, err) of a write's answer: the server did
+-- something we cannot read (proxyshard.engine.response's rule).
+local function refused(row, ...)
+  local out, err = ...
+  if out ~= nil or row.class ~= "write" then return ... end
+  local where = { method = row.method, path = err.path or row.path }
+  return nil, require("proxyshard.engine.response").unreadable(
+    { method = row.method, path = where.path, mutates = true }, {}, err.message, where)
+end
+
+--- The row's model around a converted answer (what the model returns: a
+-- value, and for some calls more, such as proxies' order tag). A model may
+-- refuse an answer (nil, err): a quote for another add-on than the one
+-- asked; for a write that is an unknown outcome.
 function M.wrap(handle, row, r, values)
   local result = r
   if row.result then result = r[row.result] end
   if row.model == nil then return result end
   local model = require("proxyshard.model." .. row.model)
-  return model.new(result, { values = values, handle = handle, row = row, answer = r })
+  return refused(row, model.new(result, { values = values, handle = handle, row = row, answer = r }))
 end
 
 --- Send `row` for `handle` under `call` and wrap the answer in its model.

@@ -115,14 +115,17 @@ local function status_failure(call, res, seen)
   return errors.new(kind, message, fields)
 end
 
--- A 2xx whose body cannot be read: for a GET a decode error; for a call
--- that changes state, the server said it did something we cannot see, so
--- the outcome is unknown (a decode error would invite a blind retry). The
+--- A 2xx whose body cannot be read (by its shape here, or by the row's
+-- model in proxyshard.engine): for a GET a decode error; for a call that
+-- changes state, the server said it did something we cannot see, so the
+-- outcome is unknown (a decode error would invite a blind retry). The
 -- answer was complete, so the request is no longer in flight.
-local function unreadable(call, seen, message, where)
+-- call = { method, path, mutates }; seen = { body = the body sent } or {}.
+function M.unreadable(call, seen, message, where)
   if call.mutates then return unknown_outcome(call, seen, "decode", message, where, false) end
   return errors.new("decode", message, where)
 end
+local unreadable = M.unreadable
 
 --- Interpret one attempt. `res`/`terr` are what the transport returned;
 -- seen = { redact = fn, now = fn, body = the request body sent }.

@@ -343,7 +343,12 @@ local function check(list, fn, opts)
   opts = opts or {}
   local unknown = options.unknown(opts, OPTIONS, "map's options")
   if unknown then return nil, unknown end
-  local n = opts.concurrency
+  return M.concurrency(opts.concurrency)
+end
+
+--- A concurrency checked: nil → the default; else an integer from 1 to
+-- MAX_CONCURRENCY, or nil, err (the top-up command checks its own with it).
+function M.concurrency(n)
   if n == nil then return M.DEFAULT_CONCURRENCY end
   if type(n) ~= "number" or n ~= floor(n) or n < 1 or n > M.MAX_CONCURRENCY then
     return nil, errors.invalid("concurrency", format("must be an integer from 1 to %d", M.MAX_CONCURRENCY))

@@ -84,9 +84,20 @@ function M.run(p)
   -- the waits are summed as well as timed, so an injected sleep that does
   -- not pass real time still ends the window
   local wait, waited = M.FIRST_WAIT, 0
+  local unchanged = false -- seen unchanged, while it may still be running
+  local function window_over()
+    return waited >= window.timeout or window.deadline - client.clock() <= 0
+  end
+  local function stayed()
+    return still_unknown(err, format("%s stayed as it was for %s s of re-reading, but the request may "
+      .. "still be carried out, so it was not sent again", p.what, window.timeout),
+      { unchanged_for = window.timeout })
+  end
   while true do
     local seen, rerr = p.look(window)
     if not seen then
+      -- a last look cut short by the end of the window: what was seen stands
+      if unchanged and window_over() then return stayed() end
       return still_unknown(err, "re-reading failed: " .. rerr.message, { reconcile_error = rerr })
     end
     local verdict, message, fields = p.compare(seen)
@@ -122,12 +133,9 @@ function M.run(p)
       err.attempts = attempts
     else
       -- it may still be running: look again, until the window closes
+      unchanged = true
       local left = window.deadline - client.clock()
-      if waited >= window.timeout or left <= 0 then
-        return still_unknown(err, format("%s stayed as it was for %s s of re-reading, but the request may "
-          .. "still be carried out, so it was not sent again", p.what, window.timeout),
-          { unchanged_for = window.timeout })
-      end
+      if window_over() then return stayed() end
       local nap = min(wait, left, window.timeout - waited)
       client.sleep(nap)
       waited = waited + nap

@@ -34,10 +34,14 @@ local validate = require "proxyshard.check.validate"
 local price = require "proxyshard.flows.price"
 local evidence = require "proxyshard.flows.evidence"
 local reconcile = require "proxyshard.flows.reconcile"
+local exclusive = require "proxyshard.jobs.exclusive"
 
 local type = type
+local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
+local sort = table.sort
+local concat = table.concat
 local format = string.format
 
 local M = {}
@@ -148,6 +152,45 @@ function Spend:priced(call)
   return p, err
 end
 
+--- The key two spends share when they must not run at once in this
+-- process (proxyshard.jobs.exclusive): the API's address, the operation,
+-- and what the handle binds (the order, the add-on).
+function M.key(handle, row)
+  local bound, parts = handle:bound(), {}
+  for name, value in pairs(bound) do parts[#parts + 1] = name .. "=" .. tostring(value) end
+  sort(parts)
+  local client = handle.client or handle
+  return client.base_url .. " " .. row.handle .. ":" .. row.name .. " " .. concat(parts, " ")
+end
+
+-- Price → cap → confirm → evidence → send → reconcile, for the spend `s`.
+local function go(s)
+  local handle, o, call = s.handle, s.options, s.call
+  local p, err = s:priced(call)
+  if not p then return nil, err end
+  local ok
+  ok, err = M.within(p, s.cap)
+  if not ok then return nil, err end
+  if o.confirm then
+    if not o.confirm(p) then
+      return nil, errors.new("declined", format("%s was not confirmed: nothing was bought", p.what),
+        { bought = false, price = p.total, estimated = p.estimate or nil, quote = p.quote })
+    end
+    if p.total and (not s.cap or p.total < s.cap) then s.cap = p.total end
+  end
+  local ev = s.evidence
+  if ev and (o.reconcile or p.estimate) then
+    s.before, err = ev.read(handle, s.values, call)
+    if not s.before then return nil, err end
+  end
+
+  local r
+  r, err = calls.perform(s.client, s.req, call)
+  if r then return s:finish(r) end
+  if err.kind ~= "unknown_outcome" or not o.reconcile or not s.before then return nil, err end
+  return s:reconcile(err)
+end
+
 --- h:<row.name>(args..., opts) for a row that spends: see the module's text.
 function M.run(handle, row, args, opts)
   if handle.error then return nil, handle.error end
@@ -167,31 +210,9 @@ function M.spend(handle, row, args, call)
   if not req then return nil, values end
   local s = setmetatable({ handle = handle, client = client, row = row, args = args, call = call, options = o,
     req = req, values = values, cap = o.cap, evidence = evidence[row.evidence] }, Spend)
-
-  local p
-  p, err = s:priced(call)
-  if not p then return nil, err end
-  local ok
-  ok, err = M.within(p, s.cap)
-  if not ok then return nil, err end
-  if o.confirm then
-    if not o.confirm(p) then
-      return nil, errors.new("declined", format("%s was not confirmed: nothing was bought", p.what),
-        { bought = false, price = p.total, estimated = p.estimate or nil, quote = p.quote })
-    end
-    if p.total and (not s.cap or p.total < s.cap) then s.cap = p.total end
-  end
-  local ev = s.evidence
-  if ev and (o.reconcile or p.estimate) then
-    s.before, err = ev.read(handle, values, call)
-    if not s.before then return nil, err end
-  end
-
-  local r
-  r, err = calls.perform(client, req, call)
-  if r then return s:finish(r) end
-  if err.kind ~= "unknown_outcome" or not o.reconcile or not s.before then return nil, err end
-  return s:reconcile(err)
+  -- one at a time on the same thing: a second spend waits, then sees what
+  -- the first did
+  return exclusive.run(M.key(handle, row), call, client.clock, go, s)
 end
 
 return M

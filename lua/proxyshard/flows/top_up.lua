@@ -12,6 +12,7 @@ local spend = require "proxyshard.flows.spend"
 local plan = require "proxyshard.engine.plan"
 local calls = require "proxyshard.engine.call"
 local validate = require "proxyshard.check.validate"
+local exclusive = require "proxyshard.jobs.exclusive"
 local top_up = require "proxyshard.model.top_up"
 
 local format = string.format
@@ -35,8 +36,16 @@ function M.run(order, free, opts)
   local call
   call, err = calls.begin(order.client, opts, plan.option_names(PURCHASE))
   if not call then return nil, err end
-  local info
-  info, err = engine.invoke(order, FETCH, {}, call)
+  local addon = order:addon(M.ADDON)
+  -- the read and the purchase under the purchase's key: a second top-up of
+  -- this order in this process waits, then reads what this one bought
+  return exclusive.run(spend.key(addon, PURCHASE), call, order.client.clock, M.top_up, order, addon, wanted, call)
+end
+
+--- The read and the purchase of what is missing, under `call`.
+-- @local
+function M.top_up(order, addon, wanted, call)
+  local info, err = engine.invoke(order, FETCH, {}, call)
   if not info then return nil, err end
   local have = info:p0f_slots_free()
   if have == nil then
@@ -48,7 +57,7 @@ function M.run(order, free, opts)
   if have >= wanted then return top_up.new(result) end
   local missing = wanted - have
   local receipt
-  receipt, err = spend.spend(order:addon(M.ADDON), PURCHASE, { missing }, call)
+  receipt, err = spend.spend(addon, PURCHASE, { missing }, call)
   if not receipt then return nil, err end
   result.bought, result.free_after, result.receipt = missing, have + missing, receipt
   return top_up.new(result)
