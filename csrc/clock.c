@@ -2,27 +2,50 @@
  * clock.c - the time the client measures and waits in plain Lua, which has
  * neither a monotonic clock nor a sleep of its own. (Under nginx the client
  * uses ngx.now and ngx.sleep instead.)
- *   core.sleep(seconds)  the blocking wait between retries
+ *   core.sleep(seconds)  the blocking wait between retries; it ends early
+ *                        while a trapped signal is recorded (signals.c)
  *   core.monotonic()     seconds on a clock that never jumps: a call's
  *                        deadline must not move when the wall clock does
  */
-#include <errno.h>
 #include <math.h>
 #include <time.h>
 
 #include "core.h"
 
+/*
+ * Waits `seconds` on the monotonic clock: 1 when the time passed, 0 when a
+ * trapped signal is recorded (core.trap), at once or during the wait. A
+ * signal cuts nanosleep short (EINTR): another signal's sleep goes on with
+ * the rest. The slices of at most a second bound the delay when a trapped
+ * signal lands between the flag's check and nanosleep.
+ */
+int ps_pause(double seconds)
+{
+    double end = ps_now() + seconds;
+
+    for (;;) {
+        struct timespec ts;
+        double left;
+
+        if (ps_signal)
+            return 0;
+        left = end - ps_now();
+        if (!(left > 0))
+            return 1;
+        if (left > 1)
+            left = 1;
+        ts.tv_sec = (time_t)floor(left);
+        ts.tv_nsec = (long)((left - floor(left)) * 1e9);
+        nanosleep(&ts, NULL);
+    }
+}
+
 int ps_sleep(lua_State *L)
 {
     lua_Number seconds = luaL_checknumber(L, 1);
-    struct timespec left;
 
     luaL_argcheck(L, seconds >= 0 && seconds <= 3600, 1, "seconds must be from 0 to 3600");
-    left.tv_sec = (time_t)floor(seconds);
-    left.tv_nsec = (long)((seconds - floor(seconds)) * 1e9);
-    /* A signal cuts nanosleep short: sleep the rest. */
-    while (nanosleep(&left, &left) != 0 && errno == EINTR)
-        ;
+    ps_pause((double)seconds);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
- * core.c - luaopen_proxyshard_core: the module table, the session and
- * multi metatables, and libcurl's global state.
+ * core.c - luaopen_proxyshard_core: the module table, the session, multi
+ * and lock metatables, and libcurl's global state.
  */
 #include <curl/curl.h>
 
@@ -14,6 +14,15 @@ static const luaL_Reg core_funcs[] = {
     { "multi", ps_multi_new },
     { "sleep", ps_sleep },
     { "monotonic", ps_monotonic },
+    { "lock", ps_lock_new },
+    { "append", ps_append },
+    { "replace", ps_replace },
+    { "mkdirs", ps_mkdirs },
+    { "process", ps_process },
+    { "sha256", ps_sha256 },
+    { "trap", ps_trap },
+    { "trapped", ps_trapped },
+    { "untrap", ps_untrap },
     { NULL, NULL }
 };
 
@@ -75,6 +84,7 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
 
     ps_session_init_metatable(L);
     ps_multi_init_metatable(L);
+    ps_lock_init_metatable(L);
 
     luaL_newlib(L, core_funcs);
     lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");

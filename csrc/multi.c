@@ -195,12 +195,31 @@ static void collect(ps_multi *m)
 }
 
 /*
+ * A trapped signal: the perform just done stopped the transfers under way
+ * (request.c's on_progress). Those libcurl did not run, queued for a
+ * connection, end here the same way, so that none is left running.
+ * request_sent still comes from each one's CURLINFO_REQUEST_SIZE.
+ */
+static void interrupt(ps_multi *m)
+{
+    while (m->busy != NULL) {
+        ps_xfer *x = m->busy;
+
+        curl_multi_remove_handle(m->multi, x->curl);
+        x->result = CURLE_ABORTED_BY_CALLBACK;
+        unlink_xfer(&m->busy, x);
+        append_xfer(&m->done, x);
+    }
+}
+
+/*
  * Drives the transfers until at least one has finished or `seconds`
  * passed (0: one pass, no wait; with nothing running it just waits), and
- * returns the finished ones, in the order they finished. A memory error
- * while building the list raises: the transfers not yet put in it stay on
- * `done` for the next wait, the one being put in is lost to the caller
- * (never reported twice, nor with another's buffers).
+ * returns the finished ones, in the order they finished; while a trapped
+ * signal is recorded (signals.c), at once, with every transfer ended. A
+ * memory error while building the list raises: the transfers not yet put
+ * in it stay on `done` for the next wait, the one being put in is lost to
+ * the caller (never reported twice, nor with another's buffers).
  */
 static int multi_wait(lua_State *L)
 {
@@ -219,11 +238,20 @@ static int multi_wait(lua_State *L)
         if (mc != CURLM_OK)
             return luaL_error(L, "proxyshard.core: curl_multi_perform: %s", curl_multi_strerror(mc));
         collect(m);
+        if (ps_signal) {
+            interrupt(m);
+            break;
+        }
         if (m->done != NULL)
             break;
         left = deadline - ps_now();
         if (left <= 0)
             break;
+        /* A signal cuts the poll short (EINTR), but not one that lands just
+         * before it: slices of at most a second bound that delay, as in
+         * curl_easy_perform. */
+        if (left > 1)
+            left = 1;
         mc = curl_multi_poll(m->multi, NULL, 0, (int)ceil(left * 1000), NULL);
         if (mc != CURLM_OK)
             return luaL_error(L, "proxyshard.core: curl_multi_poll: %s", curl_multi_strerror(mc));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core.h"
 #include "request.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -206,6 +207,22 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_FAIL;
 }
 
+/*
+ * Called often during every transfer (CURLOPT_NOPROGRESS is 0): non-zero
+ * stops it with CURLE_ABORTED_BY_CALLBACK while a trapped signal is
+ * recorded (core.trap, signals.c). One load and a compare, nothing else.
+ */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return ps_signal != 0;
+}
+
 /* ---- argument helpers ------------------------------------------------- */
 
 /* A string free of CR, LF and NUL: these would let a value inject or cut
@@ -394,6 +411,9 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
     SETOPT(CURLOPT_READDATA, (void *)x);
     SETOPT(CURLOPT_SEEKFUNCTION, on_seek);
     SETOPT(CURLOPT_SEEKDATA, (void *)x);
+    SETOPT(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SETOPT(CURLOPT_XFERINFODATA, (void *)NULL);
+    SETOPT(CURLOPT_NOPROGRESS, 0L);
     if (rc != CURLE_OK)
         ps_xfer_close(x);
     return rc;
@@ -655,6 +675,7 @@ static int request_sent(CURLcode rc, long request_size)
 #endif
     case CURLE_COULDNT_CONNECT:
     case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_ABORTED_BY_CALLBACK: /* on_progress, before a byte was sent */
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return 0;
@@ -682,6 +703,12 @@ static void push_terr(lua_State *L, ps_xfer *x, CURLcode rc, long request_size)
                  (unsigned long)MAX_HEADER_BYTES);
     } else if (x->fail == PS_FAIL_NOMEM) {
         snprintf(msg, sizeof msg, "not enough memory to read the answer");
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        /* on_progress is the only callback that aborts this way */
+        int sig = ps_signal;
+        kind = "interrupted";
+        snprintf(msg, sizeof msg, "interrupted by %s",
+                 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
     } else {
         if (rc == CURLE_OPERATION_TIMEDOUT)
             kind = "timeout";

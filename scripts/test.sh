@@ -52,7 +52,7 @@ MEMORY_SPECS=(
   spec/hostile_spec.lua spec/client_spec.lua spec/retry_spec.lua
   spec/reconcile_spec.lua spec/validate_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua
-  spec/api_calls_spec.lua spec/soak_spec.lua
+  spec/api_calls_spec.lua spec/soak_spec.lua spec/core_state_spec.lua
 )
 
 # The specs of the library itself (not of the sandbox, which runs on Lua
@@ -63,7 +63,7 @@ LUAJIT_SPECS=(
   spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
   spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
-  spec/spend_spec.lua spec/writes_spec.lua
+  spec/spend_spec.lua spec/writes_spec.lua spec/core_state_spec.lua
 )
 
 passed=0

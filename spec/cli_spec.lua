@@ -28,6 +28,8 @@ local function proxyshard(args, env, stdin)
   local dir = shell.tmpdir("proxyshard-cli")
   local words = {}
   for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
+  -- a state directory (the run's lock and journal) of this run's own
+  if not (env or {}).PROXYSHARD_STATE_DIR then words[#words + 1] = "PROXYSHARD_STATE_DIR=" .. q(dir .. "/state") end
   local cmd = ("cd %s && env -i PATH=%s %s lua5.4 bin/proxyshard %s 2>%s/stderr <%s"):format(q(ROOT),
     q(os.getenv("PATH")), table.concat(words, " "), args, dir, stdin and (dir .. "/stdin") or "/dev/null")
   if stdin then shell.write_file(dir .. "/stdin", stdin) end
@@ -465,7 +467,9 @@ describe("against the sandbox", function()
 
   describe("on a terminal", function()
     local function run(argv, input)
-      local sys = fake_system { env = env, tty = true, input = input }
+      local state = shell.tmpdir("proxyshard-cli-state")
+      local sys = fake_system { env = setmetatable({ PROXYSHARD_STATE_DIR = state }, { __index = env }), tty = true,
+        input = input }
       local code = cli.main(argv, sys)
       return code, sys.stdout(), sys.stderr()
     end

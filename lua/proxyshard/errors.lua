@@ -26,6 +26,9 @@ M.KINDS = {
   tls = "the TLS handshake or certificate verification failed",
   budget = "the price is above max_total, or there is no price to check max_total against: nothing was bought",
   declined = "the confirm option did not confirm the price: nothing was bought",
+  locked = "another run holds the account's lock (err.holder says who): nothing was sent",
+  interrupted = "SIGINT or SIGTERM stopped the call (the command traps them); a write that may have gone out "
+    .. "is unknown_outcome instead",
   phase = "inside nginx, the call was made in a phase that cannot do non-blocking I/O (use ngx.timer.at)",
   unknown_outcome = "a state-changing request may or may not have been carried out (no answer came back)",
 }

@@ -63,6 +63,9 @@ M.FLOW_OPTIONS = {
   reconcile = "true: when the answer is lost (unknown_outcome), re-read to find out whether it was done",
   settle = "seconds --reconcile keeps re-reading (default 10)",
   confirm = "function(price): sees the price ({ total, estimate, text }) before anything is sent; true buys",
+  lock = "true (or a state directory): hold the account's run lock, so that no other process spends meanwhile",
+  lock_wait = "seconds to wait for another process's lock (default 0: `locked` at once)",
+  journal = "true (or a state directory): write the spend to the account's journal before it is sent",
 }
 
 -- Methods that are plumbing, not calls: not listed.

@@ -337,18 +337,20 @@ for _, row in ipairs(rows) do
 end
 
 --- What every spending row takes besides the call options: the cap, the
--- reconciliation of a lost answer and its window, and a hook that sees the
--- price before anything is sent (proxyshard.flows.spend).
-local SPEND_OPTIONS = { "max_total", "reconcile", "settle", "confirm" }
+-- reconciliation of a lost answer and its window, a hook that sees the
+-- price before anything is sent (proxyshard.flows.spend), and the run's
+-- lock and journal (proxyshard.jobs.lock, proxyshard.jobs.journal).
+local SPEND_OPTIONS = { "max_total", "reconcile", "settle", "confirm", "lock", "lock_wait", "journal" }
 
 --- The handles users hold, as a tree: each is made from its `parent` by
 -- the method `maker` with one argument, `param`, checked by the validator
 -- `check` and kept in the field `field`; the rows' `bound = "<name>"` is
--- that value. `var`, `made` and `summary` are how help() writes it, `show`
--- (a format, and the fields it prints) how tostring does. `methods` are those written
--- by hand: a flow (`flow`: the module whose `run(handle, ...)` it is) or a
--- method of the handle's own module; help() describes them by `args` and
--- `summary`. The rows' methods and their `all` methods are not listed here.
+-- that value. `var`, `made` and `summary` are how help() writes it,
+-- `show` (a format, and the fields it prints) how tostring does.
+-- `methods` are those written by hand: a flow (`flow`: the module whose
+-- `run(handle, ...)` it is, or its function `fn`) or a method of the
+-- handle's own module; help() describes them by `args` and `summary`.
+-- The rows' methods and their `all` methods are not listed here.
 local handles = {
   { name = "client", var = "client", class = "proxyshard.client",
     made = 'proxyshard.new{ token = os.getenv("PROXYSHARD_TOKEN") }',
@@ -356,6 +358,10 @@ local handles = {
       { name = "map", args = "list, fn [, { concurrency = n }]",
         summary = "fn(item) over a list, several at once; the results { value, err } in order" },
       { name = "close", args = "", summary = "release the connection (the client cannot be used afterwards)" },
+      { name = "pending", args = "[opts]", flow = "proxyshard.flows.settle", fn = "pending",
+        summary = "the journal's spends whose end is not known (a run that died, an unknown outcome)" },
+      { name = "settle", args = "[opts]", flow = "proxyshard.flows.settle",
+        summary = "find out how the journal's pending spends ended, by re-reading (never resending)" },
     } },
   { name = "order", var = "order", parent = "client", maker = "order", param = "order_id", check = "id",
     field = "id", class = "proxyshard.order", made = "client:order(order_id)",

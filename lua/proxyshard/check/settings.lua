@@ -10,6 +10,7 @@ local integer = require "proxyshard.wire.integer"
 local proxy = require "proxyshard.check.proxy"
 
 local type = type
+local ipairs = ipairs
 local error = error
 local pcall = pcall
 local tostring = tostring
@@ -32,6 +33,7 @@ M.KNOWN = options.set({
   "token", "base_url", "allow_insecure", "timeout", "connect_timeout", "max_response_bytes",
   "ca_file", "proxy", "no_proxy", "transport", "subrequest_location",
   "sleep", "random", "now", "clock", "on_request", "on_response",
+  "lock", "lock_wait", "journal", "state_dir",
 }, retry.DEFAULTS)
 
 --- Are we inside nginx's Lua module? (Asked without loading the nginx
@@ -133,6 +135,46 @@ local function transport(opts)
   return t
 end
 
+--- The run's lock and journal of spends (proxyshard.jobs), as a client
+-- option or a spending call's: lock = true, or a state directory (a
+-- string); lock_wait = seconds to wait for another run (default 0);
+-- journal = true, or a state directory; state_dir = where both live (else
+-- proxyshard.jobs.state's default). Returns { lock, lock_wait, journal,
+-- state_dir } with what `opts` gives over `given` (the client's), or nil, err.
+function M.jobs(opts, given)
+  given = given or {}
+  local out = { lock = given.lock, lock_wait = given.lock_wait or 0, journal = given.journal,
+    state_dir = given.state_dir }
+  for _, name in ipairs({ "lock", "journal" }) do
+    local v = opts[name]
+    if v ~= nil then
+      if type(v) == "string" and v ~= "" and not v:find("[\r\n%z]") then
+        out[name], out.state_dir = true, v
+      elseif type(v) == "boolean" then
+        out[name] = v
+      else
+        return nil, errors.invalid(name, "must be true, false or a state directory (a path)")
+      end
+    end
+  end
+  if opts.state_dir ~= nil then
+    local v = opts.state_dir
+    -- false: the caller found none (proxyshard.jobs.state says so when one is needed)
+    if v ~= false and (type(v) ~= "string" or v == "" or v:find("[\r\n%z]")) then
+      return nil, errors.invalid("state_dir", "must be a path")
+    end
+    out.state_dir = v
+  end
+  if opts.lock_wait ~= nil then
+    local v = opts.lock_wait
+    if type(v) ~= "number" or v ~= v or v < 0 or v > 3600 then
+      return nil, errors.invalid("lock_wait", "must be a number of seconds from 0 to 3600, got " .. tostring(v))
+    end
+    out.lock_wait = v
+  end
+  return out
+end
+
 --- The checked settings of `opts` (raises on any bad option).
 function M.check(opts)
   if type(opts) ~= "table" then
@@ -160,6 +202,8 @@ function M.check(opts)
   }
   if s.connect_timeout > s.timeout then s.connect_timeout = s.timeout end
   local err
+  s.jobs, err = M.jobs(opts)
+  if not s.jobs then error(err, 3) end
   s.proxy, err = proxy.settings(opts.proxy, opts.no_proxy, s.base, s.allow_insecure)
   if not s.proxy then error(err, 3) end
   if s.proxy.url and s.transport ~= "curl" and (s.transport ~= "auto" or in_nginx()) then

@@ -126,7 +126,7 @@ end
 local list, by_name
 
 --- The hand-written commands' modules.
-M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.repl" }
+M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl" }
 
 --- The commands of `rows`, then the hand-written ones: the list and the
 -- commands by name. Raises when two have one name.

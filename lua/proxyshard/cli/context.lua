@@ -158,6 +158,9 @@ function Context:client(auth)
   end
   local ok, client = pcall(require("proxyshard").new, {
     token = token, base_url = self:base_url(), timeout = self.args.timeout,
+    -- the command's environment, not the process's (the same, but for specs)
+    state_dir = self.args.state_dir or require("proxyshard.jobs.state").default(self.sys.getenv) or false,
+    lock_wait = self.args.lock_wait,
   })
   if not ok then
     -- proxyshard.new raises an error value for a bad option
@@ -166,6 +169,22 @@ function Context:client(auth)
   end
   self.made = client
   return client
+end
+
+--- Begin a run that spends: take the account's lock for the whole run
+-- (another run of the account waits --lock-wait seconds, then exit 11),
+-- and settle what the journal left pending (said on stderr). Returns the
+-- function that ends the run, or nil, err.
+function Context:spending_run(client)
+  local release, err = require("proxyshard.jobs.lock").take(client, { wait = client.jobs.lock_wait,
+    command = "proxyshard " .. tostring(self.command) })
+  if not release then return nil, err end
+  err = require("proxyshard.cli.pending").settle_first(self, client)
+  if err then
+    release()
+    return nil, err
+  end
+  return release
 end
 
 --- Print a command's result: text, or with --json one document

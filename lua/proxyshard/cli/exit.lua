@@ -23,6 +23,10 @@ M.CODES = {
     { "network", "tls", "timeout", "rate_limited", "server" } },
   { 9, "decode", "the answer was not what the API documents", { "decode" } },
   { 10, "declined", "the purchase was not confirmed at the prompt: nothing was bought", { "declined" } },
+  { 11, "locked", "another run is spending for this account (the message names it): nothing was sent; "
+    .. "--lock-wait SECONDS waits for it", { "locked" } },
+  { 130, "interrupted", "SIGINT (130) or SIGTERM (143) stopped it outside a spend (inside one: 4, and the "
+    .. "journal keeps the spend)", { "interrupted" } },
 }
 
 -- The statuses by name ("ok", "usage", ...) and by error kind.

@@ -57,14 +57,50 @@ function M.main(argv, sys, ctx)
   return command.run(ctx, args)
 end
 
---- main, with a Lua error (a bug) reported as one line and status 1 (the
--- message redacted like everything else).
+-- Where the details of an internal error go: a file in the state
+-- directory (or the temporary one), named by the time. Returns its path,
+-- or nil when it could not be written.
+local function keep_details(ctx, text)
+  local state = require "proxyshard.jobs.state"
+  local ok, dir = pcall(state.dir, ctx.args and ctx.args.state_dir or state.default(ctx.sys.getenv) or false)
+  if not ok or not dir then dir = os.getenv("TMPDIR") or "/tmp" end
+  local path = ("%s/proxyshard-error-%s-%d.txt"):format(dir, os.date("!%Y%m%dT%H%M%SZ"), math.random(1e6))
+  local f = io.open(path, "w")
+  if not f then return nil end
+  f:write(ctx:clean(text), "\n")
+  f:close()
+  return path
+end
+
+-- A trapped SIGINT or SIGTERM: what to say and the status. A spend that
+-- may have gone out (unknown_outcome, 4) stays 4: its journal entry says
+-- so, and the next run settles it.
+local function interrupted(ctx, sig, code)
+  if code == exit.BY_KIND.unknown_outcome then
+    ctx:err("proxyshard: interrupted: the purchase may have been made; run `proxyshard pending --settle`\n")
+    return code
+  end
+  ctx:err(("proxyshard: interrupted (%s)\n"):format(sig == 15 and "SIGTERM" or "SIGINT"))
+  return 128 + sig
+end
+
+--- main, with SIGINT and SIGTERM trapped (a transfer or a wait they cut
+-- short ends as an error value, the journal keeps what was in flight) and
+-- a Lua error (a bug) reported as one line, its details in a file, and
+-- status 1. No traceback reaches the terminal.
 function M.protected_main(argv, sys)
   sys = sys or system.real()
   local ctx = context.new(sys, argv)
+  local core_ok, core = pcall(require, "proxyshard.core")
+  if core_ok then core.trap() end
   local ok, code = xpcall(M.main, debug.traceback, argv, sys, ctx)
+  local sig = core_ok and core.trapped()
+  if sig then return interrupted(ctx, sig, ok and code or nil) end
   if ok then return code end
-  ctx:err("proxyshard: internal error (please report it): " .. tostring(code) .. "\n")
+  local message = tostring(code):match("^[^\n]*")
+  local where = keep_details(ctx, tostring(code))
+  ctx:err("proxyshard: internal error (please report it): " .. ctx:clean(message)
+    .. (where and ("; the details are in " .. where) or "") .. "\n")
   return exit.INTERNAL
 end
 

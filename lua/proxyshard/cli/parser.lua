@@ -111,6 +111,12 @@ function M.build()
     .. "http://127.0.0.1:8089, and its token when none is given.")
   parser:option("--timeout", "Seconds for each call, retries included (default 30).")
     :argname("SECONDS"):convert(function(s) return tonumber(s) end)
+  parser:option("--state-dir", "Where the run's lock and journal of spends live (default $PROXYSHARD_STATE_DIR, "
+    .. "$XDG_STATE_HOME/proxyshard or ~/.local/state/proxyshard).")
+    :argname("DIR")
+  parser:option("--lock-wait", "Seconds a spending run waits for another run of this account to end (default 0: "
+    .. "exit 11 at once).")
+    :argname("SECONDS"):convert(function(s) return tonumber(s) end)
   for _, command in ipairs(commands.all()) do
     if command.row then
       add_row_command(parser, command, state)

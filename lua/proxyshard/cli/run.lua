@@ -79,6 +79,19 @@ end
 -- A call that spends: the flow's confirm hook shows the price, and asks
 -- (or takes --yes; --dry-run declines, after the same checks and price).
 local function spend(ctx, command, h, method, call_args, opts)
+  -- a dry run only reads: no lock, no journal
+  if ctx.command_args.dry_run then return M.spend(ctx, command, h, method, call_args, opts) end
+  local release, err = ctx:spending_run(h.client or h)
+  if not release then return ctx:fail(err) end
+  opts.journal = true -- each spend on disk before it is sent
+  local ok, code = pcall(M.spend, ctx, command, h, method, call_args, opts)
+  release()
+  if not ok then error(code, 0) end
+  return code
+end
+
+--- The spend itself, under the run's lock.
+function M.spend(ctx, command, h, method, call_args, opts)
   local args = ctx.command_args
   local shown, refusal
   opts.confirm = function(price)

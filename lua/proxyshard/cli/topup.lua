@@ -204,6 +204,20 @@ local function ordered_total(money, list)
 end
 
 function M.command.run(ctx, args)
+  if args.dry_run then return M.run(ctx, args) end -- a dry run only reads: no lock, no journal
+  local client, err = ctx:client()
+  if not client then return ctx:fail(err) end
+  local release
+  release, err = ctx:spending_run(client)
+  if not release then return ctx:fail(err) end
+  local ok, code = pcall(M.run, ctx, args)
+  release()
+  if not ok then error(code, 0) end
+  return code
+end
+
+--- The top-up, under the run's lock when it buys.
+function M.run(ctx, args)
   local money = require "proxyshard.money"
   local wanted, err = validate.quantity(values.integer(args.free), "free", 0)
   if not wanted then return ctx:fail(err) end
@@ -288,7 +302,7 @@ function M.command.run(ctx, args)
   bar:stage("buying", #to_buy)
   local bought
   bought, err = M.each(client, to_buy, function(p)
-    local result, berr = client:order(p.order_id):top_up_p0f(wanted, { max_total = p.reserved,
+    local result, berr = client:order(p.order_id):top_up_p0f(wanted, { max_total = p.reserved, journal = true,
       reconcile = args.reconcile or nil })
     bar:step(tostring(p.order_id))
     return result, berr

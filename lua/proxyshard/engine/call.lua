@@ -43,6 +43,13 @@ function M.keep_secret(client, token)
   }
 end
 
+--- The header line that holds `client`'s token, for a digest of it (the
+-- name of the account's files, proxyshard.jobs.state): never printed.
+-- @local
+function M.secret_line(client)
+  return secrets[client].headers[1]
+end
+
 -- A call's options, checked once: the retry policy and the deadline that
 -- bounds the whole call, attempts and waits included. A flow of several
 -- requests (a purchase: quote, reads, the purchase) begins once and hands

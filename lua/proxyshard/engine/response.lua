@@ -69,12 +69,14 @@ local function transport_failure(call, terr, seen)
   local message = seen.redact(tostring(terr.message))
   if terr.resolve_failed then message = message .. SANDBOX_HINT end
   local where = { method = call.method, path = call.path, request_sent = terr.request_sent ~= false }
-  if kind ~= "timeout" and kind ~= "tls" and kind ~= "too_large" and kind ~= "phase" then kind = "network" end
+  if kind ~= "timeout" and kind ~= "tls" and kind ~= "too_large" and kind ~= "phase" and kind ~= "interrupted" then
+    kind = "network"
+  end
   if not where.request_sent then
     -- provably never left: safe to send again, whatever the method (but a
     -- certificate will not verify any better the second time, nor will
-    -- the nginx phase change)
-    where.retryable = kind ~= "tls" and kind ~= "phase"
+    -- the nginx phase change; and an interrupt means stop)
+    where.retryable = kind ~= "tls" and kind ~= "phase" and kind ~= "interrupted"
     return errors.new(kind, message, where)
   end
   if call.mutates then
@@ -84,7 +86,7 @@ local function transport_failure(call, terr, seen)
     return errors.new("decode", message, where)
   end
   -- a certificate will not verify any better the second time
-  where.retryable = kind ~= "tls"
+  where.retryable = kind ~= "tls" and kind ~= "interrupted"
   return errors.new(kind, message, where)
 end
 

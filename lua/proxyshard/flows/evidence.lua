@@ -18,7 +18,6 @@ local engine = require "proxyshard.engine"
 local pages = require "proxyshard.flows.pages"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local format = string.format
 
@@ -58,20 +57,22 @@ M.addon = {
   answered = function(r) return { addons_price_paid = r.addons_price_paid } end,
 }
 
--- The orders of every status, as a set of id → summary.
+-- The orders of every status: { { order_id, product_name }, ... } (a list,
+-- so that a journal can keep it: proxyshard.jobs.journal).
 local function order_ids(client, call)
   local all, err = pages.read(client, ORDERS, { status = "all" }, call)
   if not all then return nil, err end
-  local ids = {}
-  for _, o in ipairs(all) do ids[o.order_id] = o end
-  return ids
+  local list = {}
+  for i, o in ipairs(all) do list[i] = { order_id = o.order_id, product_name = o.product_name } end
+  return list
 end
 
 -- The orders in `after` that `before` has not.
 local function new_orders(before, after)
-  local new = {}
-  for id, summary in pairs(after) do
-    if not before[id] then new[#new + 1] = summary end
+  local known, new = {}, {}
+  for _, o in ipairs(before) do known[o.order_id] = true end
+  for _, o in ipairs(after) do
+    if not known[o.order_id] then new[#new + 1] = o end
   end
   return new
 end

@@ -35,8 +35,13 @@ local price = require "proxyshard.flows.price"
 local evidence = require "proxyshard.flows.evidence"
 local reconcile = require "proxyshard.flows.reconcile"
 local exclusive = require "proxyshard.jobs.exclusive"
+local lock = require "proxyshard.jobs.lock"
+local settle = require "proxyshard.flows.settle" -- the journal's
+local settings = require "proxyshard.check.settings"
 
 local type = type
+local pcall = pcall
+local error = error
 local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
@@ -53,13 +58,13 @@ local function check(o)
     cap, err = validate.amount(o.max_total, "max_total")
     if not cap then return nil, err end
   end
-  local settle
-  settle, err = reconcile.settle(o)
-  if not settle then return nil, err end
+  local window
+  window, err = reconcile.settle(o)
+  if not window then return nil, err end
   if o.confirm ~= nil and type(o.confirm) ~= "function" then
     return nil, errors.invalid("confirm", "must be a function(price) that returns true to buy")
   end
-  return { cap = cap, settle = settle, reconcile = o.reconcile == true, confirm = o.confirm }
+  return { cap = cap, settle = window, reconcile = o.reconcile == true, confirm = o.confirm }
 end
 
 --- The price `p` checked against `cap`: true, or a `budget` error.
@@ -179,9 +184,18 @@ local function go(s)
     if p.total and (not s.cap or p.total < s.cap) then s.cap = p.total end
   end
   local ev = s.evidence
-  if ev and (o.reconcile or p.estimate) then
+  -- what "not done" looks like, when it may be needed: to reconcile, to
+  -- see an estimate's charge, to settle a journal entry after a crash
+  if ev and (o.reconcile or p.estimate or s.journal) then
     s.before, err = ev.read(handle, s.values, call)
     if not s.before then return nil, err end
+  end
+  if s.journal then
+    -- on disk before the request leaves: a run killed from here on leaves
+    -- an entry the next run settles
+    s.entry, err = s.journal:sent { operation = s.row.handle .. ":" .. s.row.name, bound = handle:bound(),
+      values = s.values, price = p.total, estimate = p.estimate, max_total = s.cap, before = s.before }
+    if not s.entry then return nil, err end
   end
 
   local r
@@ -189,6 +203,64 @@ local function go(s)
   if r then return s:finish(r) end
   if err.kind ~= "unknown_outcome" or not o.reconcile or not s.before then return nil, err end
   return s:reconcile(err)
+end
+
+-- Are two handles' bound values the same?
+local function same(a, b)
+  for k, v in pairs(a or {}) do
+    if b[k] ~= v then return false end
+  end
+  for k in pairs(b) do
+    if (a or {})[k] == nil then return false end
+  end
+  return true
+end
+
+-- With the journal: this thing's earlier spends settled first (an unknown
+-- one refuses this spend), then the spend, then how it ended, recorded.
+local function journaled(s, jobs)
+  if not jobs.journal then return go(s) end
+  local op, bound = s.row.handle .. ":" .. s.row.name, s.handle:bound()
+  local report, err = settle.run(s.client, { state_dir = jobs.state_dir }, function(e)
+    return e.operation == op and same(e.bound, bound)
+  end)
+  if not report then return nil, err end
+  for _, r in ipairs(report) do
+    if r.state == "unknown" then
+      return nil, errors.new("unknown_outcome", format("an earlier %s of this, sent at %s (journal entry %s), "
+        .. "may or may not have been carried out (%s): settle it first (client:settle(), proxyshard pending "
+        .. "--settle); nothing was sent", s.row.name, tostring(r.entry.at), r.entry.id, r.note),
+        { journal_entry = r.entry.id, bought = false, request_sent = false })
+    end
+  end
+  s.journal, err = settle.journal(s.client, jobs.state_dir)
+  if not s.journal then return nil, err end
+  local result
+  result, err = go(s)
+  if s.entry then
+    if result ~= nil then
+      s.journal:ended(s.entry, "done", type(result) == "table" and result.charged or nil)
+    elseif err.kind == "unknown_outcome" then
+      s.journal:ended(s.entry, "unknown", nil, err.message)
+    else
+      s.journal:ended(s.entry, "not_done", nil, err.message)
+    end
+  end
+  return result, err
+end
+
+-- Under the run's lock, when asked for: another process's run of this
+-- account waits, or is refused (`locked`).
+local function guarded(s, jobs)
+  local release, err
+  if jobs.lock then
+    release, err = lock.take(s.client, { dir = jobs.state_dir, wait = jobs.lock_wait })
+    if not release then return nil, err end
+  end
+  local ok, result, rerr = pcall(journaled, s, jobs)
+  if release then release() end
+  if not ok then error(result, 0) end
+  return result, rerr
 end
 
 --- h:<row.name>(args..., opts) for a row that spends: see the module's text.
@@ -208,11 +280,14 @@ function M.spend(handle, row, args, call)
   -- bad input sends nothing: not even the price's reads
   local req, values = plan.request(row, handle:bound(), args, call.opts)
   if not req then return nil, values end
+  local jobs
+  jobs, err = settings.jobs(call.opts, client.jobs)
+  if not jobs then return nil, err end
   local s = setmetatable({ handle = handle, client = client, row = row, args = args, call = call, options = o,
     req = req, values = values, cap = o.cap, evidence = evidence[row.evidence] }, Spend)
   -- one at a time on the same thing: a second spend waits, then sees what
   -- the first did
-  return exclusive.run(M.key(handle, row), call, client.clock, go, s)
+  return exclusive.run(M.key(handle, row), call, client.clock, guarded, s, jobs)
 end
 
 return M

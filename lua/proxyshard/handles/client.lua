@@ -60,6 +60,7 @@ function M.new(opts)
     now = s.now or (nginx and ngx.time) or os.time,
     clock = s.clock or (nginx and nginx_now) or monotonic,
     hooks = { on_request = s.on_request, on_response = s.on_response },
+    jobs = s.jobs, -- the lock and journal of its spends (proxyshard.jobs)
     user_agent = format("proxyshard-lua/%s (%s%s)", version, _VERSION,
       below and ("; " .. below) or ""),
   }, Client)

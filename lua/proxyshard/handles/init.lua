@@ -98,9 +98,10 @@ local function all_pages(row)
   return function(self, opts) return require("proxyshard.flows.pages").run(self, row, nil, opts) end
 end
 
--- A flow written by hand: require(flow).run(handle, ...).
-local function flow_method(flow)
-  return function(self, ...) return require(flow).run(self, ...) end
+-- A flow written by hand: require(flow)[fn or "run"](handle, ...).
+local function flow_method(flow, fn)
+  fn = fn or "run"
+  return function(self, ...) return require(flow)[fn](self, ...) end
 end
 
 for _, node in ipairs(operations.handles) do
@@ -119,13 +120,27 @@ for _, node in ipairs(operations.handles) do
     if row.all then class[row.all.method] = all_pages(row) end
   end
   for _, m in ipairs(node.methods or {}) do
-    if m.flow then class[m.name] = flow_method(m.flow) end
+    if m.flow then class[m.name] = flow_method(m.flow, m.fn) end
   end
   M.classes[node.name] = class
 end
 
 for _, node in ipairs(operations.handles) do
   if node.maker then M.classes[node.parent][node.maker] = maker(node, M.classes[node.name]) end
+end
+
+--- The handle `name` ("addon") that binds `bound` ({ order = 12345, addon
+-- = "p0f_slots" }, what handle:bound() gave), made from `client` down the
+-- tree: for a spend read back from the journal.
+function M.from_bound(client, name, bound)
+  local chain, node = {}, operations.handle[name]
+  while node and node.parent do
+    table.insert(chain, 1, node)
+    node = operations.handle[node.parent]
+  end
+  local h = client
+  for _, n in ipairs(chain) do h = h[n.maker](h, bound[n.name]) end
+  return h
 end
 
 --- The handle tree's node of a handle object, or nil.

@@ -1,0 +1,101 @@
+--- `proxyshard pending [--settle]`: the journal's spends whose end is not
+-- known (a run that died between sending and reading the answer, an
+-- interrupt, an unknown outcome), and with --settle, how they ended, found
+-- by re-reading the account (never by resending): client:pending(),
+-- client:settle() (proxyshard.flows.settle).
+-- @module proxyshard.cli.pending
+local render = require "proxyshard.cli.render"
+local exit = require "proxyshard.cli.exit"
+
+local ipairs = ipairs
+local pairs = pairs
+local tostring = tostring
+local format = string.format
+local concat = table.concat
+local sort = table.sort
+
+local M = {}
+
+M.COLUMNS = { "id", "at", "operation", "what", "price", "state", "note" }
+
+-- "order=12345 addon=p0f_slots"
+local function what(e)
+  local parts = {}
+  for k, v in pairs(e.bound or {}) do parts[#parts + 1] = k .. "=" .. tostring(v) end
+  sort(parts)
+  return concat(parts, " ")
+end
+
+local function row(e, how, note)
+  local money = require "proxyshard.money"
+  return { id = e.id, at = e.at, operation = e.operation, what = what(e),
+    price = e.price_cents and money.cents(e.price_cents) or nil, state = how or e.state, note = note or e.note }
+end
+
+--- The lines of the journal that could not be read, for stderr.
+function M.report_bad(ctx, bad)
+  for _, b in ipairs(bad or {}) do
+    ctx:err(format("proxyshard: the journal's line %d cannot be read (torn by a crash?), skipped: %s\n", b.line,
+      b.text))
+  end
+end
+
+--- Settle the journal before a spending run, and say what was found on
+-- stderr: nil, or the error that stops the run.
+function M.settle_first(ctx, client)
+  local report, bad = client:settle()
+  if not report then return bad end
+  M.report_bad(ctx, bad)
+  for _, r in ipairs(report) do
+    ctx:err(format("proxyshard: an earlier spend (%s %s, sent %s): %s%s\n", r.entry.operation, what(r.entry),
+      tostring(r.entry.at), r.note, r.charged and (", charged " .. tostring(r.charged)) or ""))
+  end
+end
+
+--- The command (see proxyshard.cli.commands).
+M.command = {
+  name = "pending",
+  summary = "the journal's spends whose end is not known; --settle finds out by re-reading (never resending)",
+  usage = "proxyshard pending [--settle]",
+}
+
+function M.command.configure(cmd)
+  cmd:flag("--settle", "Find out how each ended, from the account (never by sending it again).")
+    :target("settle")
+  cmd:epilog("The journal is in the state directory (--state-dir, $PROXYSHARD_STATE_DIR, $XDG_STATE_HOME/"
+    .. "proxyshard or ~/.local/state/proxyshard). The library calls: client:pending(), client:settle().")
+end
+
+function M.command.run(ctx, args)
+  local client, err = ctx:client()
+  if not client then return ctx:fail(err) end
+  local opts = {}
+  local rows, doc = {}, {}
+  if args.settle then
+    -- under the run's lock: an entry of a run still going is not settled
+    -- from under it
+    local release, lerr = require("proxyshard.jobs.lock").take(client, { wait = client.jobs.lock_wait,
+      command = "proxyshard pending --settle" })
+    if not release then return ctx:fail(lerr) end
+    local report, bad = client:settle(opts)
+    release()
+    if not report then return ctx:fail(bad) end
+    M.report_bad(ctx, bad)
+    for i, r in ipairs(report) do
+      rows[i] = row(r.entry, r.state, r.note)
+      doc[i] = { entry = r.entry, state = r.state, charged = r.charged, note = r.note }
+    end
+    local unknown = 0
+    for _, r in ipairs(report) do if r.state == "unknown" then unknown = unknown + 1 end end
+    local code = ctx:result("pending", doc, (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
+      .. format("%d settled, %d still unknown", #report - unknown, unknown))
+    return unknown > 0 and exit.BY_KIND.unknown_outcome or code
+  end
+  local list, bad = client:pending(opts)
+  if not list then return ctx:fail(bad) end
+  M.report_bad(ctx, bad)
+  for i, e in ipairs(list) do rows[i] = row(e) end
+  return ctx:result("pending", list, #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
+end
+
+return M

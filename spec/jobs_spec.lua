@@ -1,0 +1,258 @@
+-- Jobs that spend, as a user runs them: bin/proxyshard as processes against
+-- the sandbox, its ledger read after. One run per order (canonical ids,
+-- one spend at a time), runs that never overlap (the flock lock), and
+-- spends that a crash or an interrupt cannot lose (the journal).
+local cjson = require "cjson"
+local shell = require "support.shell"
+local sandbox_process = require "support.sandbox_process"
+
+local q = shell.q
+local ROOT = shell.run("pwd"):gsub("%s+$", "")
+local PURCHASE = "/user/api/orders/12345/addons/purchase"
+
+describe("jobs that spend", function()
+  local sb, state, env
+
+  setup(function()
+    sb = sandbox_process.start()
+  end)
+
+  teardown(function()
+    if sb then sb:stop() end
+  end)
+
+  before_each(function()
+    sb:reset()
+    state = shell.tmpdir("proxyshard-jobs")
+    env = ("env -i PATH=%s PROXYSHARD_TOKEN=sandbox-token PROXYSHARD_BASE_URL=%s PROXYSHARD_STATE_DIR=%s")
+      :format(q(os.getenv("PATH")), q(sb.url), q(state))
+  end)
+
+  after_each(function()
+    shell.sh("rm -rf " .. q(state))
+  end)
+
+  -- one run, to its end: stdout, stderr, exit status
+  local function run(args)
+    local out, _, code = shell.run(("cd %s && %s lua5.4 bin/proxyshard %s 2>%s/err")
+      :format(q(ROOT), env, args, q(state)))
+    return out, shell.read_file(state .. "/err") or "", code
+  end
+
+  -- a run in the background: { sh = the pid of the shell around it, dir }
+  local function start(args, name)
+    local dir = state .. "/" .. name
+    shell.sh("mkdir -p " .. q(dir))
+    shell.sh(("cd %s && (%s lua5.4 bin/proxyshard %s >%s/out 2>%s/err; echo $? >%s/code) & echo $! >%s/pid")
+      :format(q(ROOT), env, args, q(dir), q(dir), q(dir), q(dir)))
+    return { dir = dir, sh = tonumber(shell.read_file(dir .. "/pid")) }
+  end
+
+  -- wait for a background run to end: stdout, stderr, exit status
+  local function finish(p)
+    local code = shell.wait_for(function()
+      local text = shell.read_file(p.dir .. "/code")
+      return text and tonumber(text)
+    end, 30)
+    assert(code, "the run did not end")
+    return shell.read_file(p.dir .. "/out"), shell.read_file(p.dir .. "/err"), code
+  end
+
+  local function signal(p, sig)
+    assert(shell.sh(("pkill -%s -P %d"):format(sig, p.sh)), "no process to signal")
+  end
+
+  local function posted()
+    for _, r in ipairs(sb:requests()) do
+      if r.method == "POST" and r.path == PURCHASE then return true end
+    end
+  end
+
+  local function journal_lines()
+    local out = {}
+    for path in shell.run("ls " .. q(state) .. "/*.journal 2>/dev/null"):gmatch("[^\n]+") do
+      for line in (shell.read_file(path) or ""):gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
+    end
+    return out
+  end
+
+  -- the sandbox holds the purchase's answer for `ms` (it is charged at once)
+  local function hold_answer(ms)
+    sb:fault { path = PURCHASE, method = "POST", delay_ms = ms, commit = true, times = 1 }
+  end
+
+  it("two top-ups started together: the second exits 11 naming the first; the slots are bought once", function()
+    hold_answer(1500)
+    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
+    assert(shell.wait_for(posted, 10), "the first run never bought")
+    local _, err, code = run("top-up --free 6 --max-total 5.00 --yes 12345")
+    assert.are.equal(11, code, err)
+    assert.matches("another run is spending for this account: pid %d+ on [^ ]+ %(proxyshard top%-up%), since ", err)
+    local _, ferr, fcode = finish(first)
+    assert.are.equal(0, fcode, ferr)
+    assert.are.equal(1, #sb:ledger())
+    assert.are.equal(120, sb:spent()) -- 4 missing slots, once
+  end)
+
+  it("a second run with --lock-wait waits for the first, then finds the slots there and buys nothing", function()
+    hold_answer(1000)
+    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
+    assert(shell.wait_for(posted, 10), "the first run never bought")
+    local out, err, code = run("--lock-wait 20 --json top-up --free 6 --max-total 5.00 --yes 12345")
+    assert.are.equal(0, code, err)
+    assert.are.equal(0, cjson.decode(out).result.bought)
+    assert.are.equal(0, select(3, finish(first)))
+    assert.are.equal(1, #sb:ledger())
+  end)
+
+  it("reads never take the lock", function()
+    hold_answer(1500)
+    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
+    assert(shell.wait_for(posted, 10), "the first run never bought")
+    local _, err, code = run("order 12345")
+    assert.are.equal(0, code, err)
+    _, err, code = run("top-up --free 6 --max-total 5.00 --dry-run 12345")
+    assert.are.equal(0, code, err)
+    finish(first)
+  end)
+
+  for _, sig in ipairs { "INT", "KILL" } do
+    it("a top-up killed with SIG" .. sig .. " while its purchase is in flight: the next run settles it, "
+        .. "one charge", function()
+      hold_answer(2000)
+      local p = start("top-up --free 6 --max-total 5.00 --yes 12345", "killed")
+      assert(shell.wait_for(posted, 10), "the run never bought")
+      signal(p, sig)
+      local _, err, code = finish(p)
+      if sig == "INT" then
+        assert.are.equal(4, code, err)
+        assert.matches("interrupted: the purchase may have been made; run `proxyshard pending %-%-settle`", err)
+        assert.is_nil(err:find("traceback", 1, true))
+      end
+      -- on disk before it was sent, and not settled
+      local lines = journal_lines()
+      assert.are.equal("sent", lines[1].state)
+      assert.are.equal("addon:purchase", lines[1].operation)
+      assert.are.equal(4, lines[1].values.add_qty)
+      local pending = run("--json pending")
+      assert.are.equal(1, #cjson.decode(pending).result)
+      -- the answer lands; the next run settles the entry, then finds nothing missing
+      assert(shell.wait_for(function() return #sb:ledger() == 1 end, 10))
+      local out
+      out, err, code = run("--json top-up --free 6 --max-total 5.00 --yes 12345")
+      assert.are.equal(0, code, err)
+      assert.matches("an earlier spend %(addon:purchase addon=p0f_slots order=12345, sent [^)]+%): settled: the "
+        .. "account shows it was done, charged %$1%.20", err)
+      assert.are.equal(0, cjson.decode(out).result.bought)
+      assert.are.equal(1, #sb:ledger())
+      assert.are.equal(120, sb:spent())
+      assert.are.equal(0, #cjson.decode((run("--json pending"))).result)
+    end)
+  end
+
+  it("reports a journal line torn by a crash and still reads the rest", function()
+    local _, err, code = run("purchase 12345 p0f_slots 1 --yes")
+    assert.are.equal(0, code, err)
+    local path = shell.run("ls " .. q(state) .. "/*.journal"):gsub("%s+$", "")
+    local f = assert(io.open(path, "a"))
+    f:write('{"id":"0123456789abcdef","state":"sent","operation":"addon:purch') -- cut short, no newline
+    f:close()
+    local out
+    out, err, code = run("pending")
+    assert.are.equal(0, code, err)
+    assert.matches("the journal's line 3 cannot be read %(torn by a crash%?%), skipped", err)
+    assert.matches("nothing pending", out)
+    _, err, code = run("purchase 12345 p0f_slots 1 --yes")
+    assert.are.equal(0, code, err)
+    assert.are.equal(2, #sb:ledger())
+  end)
+
+  it("never puts the token in the journal or the lock file", function()
+    local _, err, code = run("purchase 12345 p0f_slots 1 --yes")
+    assert.are.equal(0, code, err)
+    local all = shell.run("cat " .. q(state) .. "/*")
+    assert.is_true(#all > 100)
+    assert.is_nil(all:find("sandbox-token", 1, true))
+  end)
+end)
+
+describe("the library's lock and journal", function()
+  local proxyshard = require "proxyshard"
+  local jobs_state = require "proxyshard.jobs.state"
+  local sb, state
+
+  setup(function() sb = sandbox_process.start() end)
+  teardown(function() if sb then sb:stop() end end)
+  before_each(function()
+    sb:reset()
+    state = shell.tmpdir("proxyshard-jobs-lib")
+  end)
+  after_each(function() shell.sh("rm -rf " .. q(state)) end)
+
+  local function client(opts)
+    opts = opts or {}
+    opts.token, opts.base_url, opts.state_dir = "sandbox-token", sb.url, state
+    return proxyshard.new(opts)
+  end
+
+  it("lock = true: a spend while another process holds the account's lock is `locked`, nothing sent", function()
+    local c = client { lock = true }
+    local path = jobs_state.path(state, c, "lock")
+    -- util-linux's flock(1) takes the same flock(2) lock
+    shell.sh(("flock %s sleep 3 >/dev/null 2>&1 &"):format(q(path)))
+    assert(shell.wait_for(function() return not shell.sh(("flock -n %s true"):format(q(path))) end, 5))
+    local receipt, err = c:order(12345):addon("p0f_slots"):purchase(1)
+    assert.is_nil(receipt)
+    assert.are.equal("locked", err.kind)
+    assert.matches("another run is spending for this account", err.message)
+    assert.are.same({}, sb:requests())
+    -- per call, with a wait: it gets the lock once the holder is gone
+    receipt, err = client():order(12345):addon("p0f_slots"):purchase(1, { lock = true, lock_wait = 10 })
+    assert.is_nil(err)
+    assert.are.equal(30, receipt.charged.cents)
+  end)
+
+  it("refuses bad lock and journal options before anything is sent", function()
+    assert.has_error(function() client { lock = 5 } end)
+    local _, err = client():order(12345):addon("p0f_slots"):purchase(1, { lock_wait = -1 })
+    assert.are.equal("invalid_argument", err.kind)
+    assert.are.equal("lock_wait", err.argument)
+    _, err = client():order(12345):addon("p0f_slots"):purchase(1, { journal = 7 })
+    assert.are.equal("journal", err.argument)
+    assert.are.same({}, sb:requests())
+  end)
+
+  it("journal = true: a lost answer stays pending; client:settle() finds it done; nothing is sent twice", function()
+    local c = client { journal = true }
+    sb:fault { path = PURCHASE, method = "POST", action = "drop", commit = true, times = 1 }
+    local receipt, err = c:order(12345):addon("p0f_slots"):purchase(2)
+    assert.is_nil(receipt)
+    assert.are.equal("unknown_outcome", err.kind)
+    local pending = assert(c:pending())
+    assert.are.equal(1, #pending)
+    assert.are.equal("unknown", pending[1].state)
+    assert.are.same({ order = 12345, addon = "p0f_slots" }, pending[1].bound)
+    local report = assert(c:settle())
+    assert.are.equal(1, #report)
+    assert.are.equal("done", report[1].state)
+    assert.are.equal(60, report[1].charged.cents)
+    assert.are.same({}, (c:pending()))
+    assert.are.equal(1, #sb:ledger())
+  end)
+
+  it("journal = true: a spend of the same thing whose earlier one is still unknown is refused", function()
+    local c = client { journal = true }
+    -- an entry that cannot be told: nothing was read before it (a journal of an older version)
+    local j = require("proxyshard.jobs.journal").open(jobs_state.path(state, c, "journal"))
+    assert(j:sent { operation = "addon:purchase", bound = { order = 12345, addon = "p0f_slots" },
+      values = { order_id = 12345, addon_key = "p0f_slots", add_qty = 2 } })
+    local receipt, err = c:order(12345):addon("p0f_slots"):purchase(2)
+    assert.is_nil(receipt)
+    assert.are.equal("unknown_outcome", err.kind)
+    assert.is_false(err.request_sent)
+    assert.matches("settle it first", err.message)
+    assert.are.equal(0, #sb:ledger())
+    -- another order is not held up by it
+    assert(c:order(12347):addon("p0f_slots"):purchase(1))
+  end)
+end)
