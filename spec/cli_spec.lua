@@ -125,6 +125,25 @@ describe("the commands", function()
   end)
 end)
 
+describe("an internal error", function()
+  it("is one line on stderr and a file with the details, never a traceback", function()
+    local state = shell.tmpdir("proxyshard-cli-crash")
+    local sys = fake_system { env = { PROXYSHARD_STATE_DIR = state } }
+    sys.out = function() error("a bug in the output") end
+    local code = cli.protected_main({ "--json", "bogus" }, sys)
+    assert.are.equal(1, code)
+    local err = sys.stderr()
+    local line, path = err:match("(proxyshard: internal error %(please report it%): [^\n]*a bug in the output"
+      .. "; the details are in ([^\n]+))\n$")
+    assert.is_string(line, err)
+    assert.is_nil(err:find("stack traceback", 1, true))
+    local details = assert(shell.read_file(path))
+    assert.matches("a bug in the output", details)
+    assert.matches("stack traceback", details)
+    shell.sh("rm -rf " .. q(state))
+  end)
+end)
+
 describe("exit statuses", function()
   it("give every error kind a status, and tell budget from unknown outcome", function()
     for kind in pairs(errors.KINDS) do

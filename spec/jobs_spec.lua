@@ -150,6 +150,22 @@ describe("jobs that spend", function()
     end)
   end
 
+  for _, case in ipairs { { "INT", 130, "SIGINT" }, { "TERM", 143, "SIGTERM" } } do
+    it("SIG" .. case[1] .. " outside a spend: exit " .. case[2] .. ", one line, no traceback", function()
+      sb:fault { path = "/user/api/orders/12345", method = "GET", delay_ms = 3000, times = 1 }
+      local p = start("order 12345", "read")
+      assert(shell.wait_for(function() return #sb:requests() > 0 end, 10), "the read never started")
+      signal(p, case[1])
+      local out, err, code = finish(p)
+      assert.are.equal(case[2], code, err)
+      assert.are.equal("", out)
+      -- the read's own error line (interrupted), then the command's
+      local last = err:gsub("^proxyshard [%w_]+ error:[^\n]*\n", "")
+      assert.are.equal("proxyshard: interrupted (" .. case[3] .. ")\n", last)
+      assert.is_nil(err:find("traceback", 1, true))
+    end)
+  end
+
   it("reports a journal line torn by a crash and still reads the rest", function()
     local _, err, code = run("purchase 12345 p0f_slots 1 --yes")
     assert.are.equal(0, code, err)
@@ -238,6 +254,30 @@ describe("the library's lock and journal", function()
     assert.are.equal(60, report[1].charged.cents)
     assert.are.same({}, (c:pending()))
     assert.are.equal(1, #sb:ledger())
+  end)
+
+  it("keeps the journal bounded: settled entries are compacted away, unsettled ones kept", function()
+    local journal = require "proxyshard.jobs.journal"
+    local c = client()
+    local j = journal.open(jobs_state.path(state, c, "journal"))
+    local keep = assert(j:sent { operation = "order:renew", bound = { order = 12346 } })
+    for _ = 1, 4 do
+      local id = assert(j:sent { operation = "addon:purchase", bound = { order = 12345, addon = "p0f_slots" } })
+      assert(j:ended(id, "done", require("proxyshard.money").cents(30)))
+    end
+    local at = journal.COMPACT_AT
+    journal.COMPACT_AT = 10
+    assert(j:compact()) -- 4 settled: below the bound, left as it is
+    assert.are.equal(9, tonumber((shell.run("wc -l < " .. q(j.path))))) -- 1 + 4 × 2 lines
+    journal.COMPACT_AT = 2
+    assert(j:compact())
+    journal.COMPACT_AT = at
+    local entries, bad = j:read()
+    assert.are.same({}, bad)
+    assert.are.equal(1, #entries)
+    assert.are.equal(keep, entries[1].id)
+    assert.are.equal("sent", entries[1].state)
+    assert.are.equal(12346, entries[1].bound.order)
   end)
 
   it("journal = true: a spend of the same thing whose earlier one is still unknown is refused", function()

@@ -719,10 +719,12 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
       -- the quote is the quote's answer: 5 slots now, 2 more → 7
       assert.is_true(r[2].ok, r[2].text)
       assert.are.same({ 5, 2, 7, 60 }, { r[2].current_qty, r[2].add_qty, r[2].new_qty, r[2].total })
-      -- read to its end, the connection was fit to be reused
+      -- read to its end, the connection was fit to be reused: the purchase's
+      -- price, the purchase, the quote, all on one connection
       local c = conns()
-      assert.are.equal(2, #c)
+      assert.are.equal(3, #c)
       assert.are.equal(c[1], c[2])
+      assert.are.equal(c[2], c[3])
     end)
 
     it("stops a 64 MiB answer at max_response_bytes without reading it whole, and drops the connection",

@@ -40,8 +40,6 @@ local settle = require "proxyshard.flows.settle" -- the journal's
 local settings = require "proxyshard.check.settings"
 
 local type = type
-local pcall = pcall
-local error = error
 local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
@@ -252,15 +250,14 @@ end
 -- Under the run's lock, when asked for: another process's run of this
 -- account waits, or is refused (`locked`).
 local function guarded(s, jobs)
-  local release, err
-  if jobs.lock then
-    release, err = lock.take(s.client, { dir = jobs.state_dir, wait = jobs.lock_wait })
-    if not release then return nil, err end
-  end
-  local ok, result, rerr = pcall(journaled, s, jobs)
-  if release then release() end
-  if not ok then error(result, 0) end
-  return result, rerr
+  return lock.around(s.client, jobs, M.lock_ttl(s.call, s.options.settle), journaled, s, jobs)
+end
+
+--- How long a spend under `call` may hold the lock inside nginx: its time,
+-- the settle window, and room for the reads around it.
+-- @local
+function M.lock_ttl(call, window)
+  return call.timeout + (window or reconcile.DEFAULT_SETTLE) + 60
 end
 
 --- h:<row.name>(args..., opts) for a row that spends: see the module's text.

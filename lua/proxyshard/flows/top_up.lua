@@ -12,7 +12,9 @@ local spend = require "proxyshard.flows.spend"
 local plan = require "proxyshard.engine.plan"
 local calls = require "proxyshard.engine.call"
 local validate = require "proxyshard.check.validate"
+local settings = require "proxyshard.check.settings"
 local exclusive = require "proxyshard.jobs.exclusive"
+local lock = require "proxyshard.jobs.lock"
 local top_up = require "proxyshard.model.top_up"
 
 local format = string.format
@@ -36,10 +38,15 @@ function M.run(order, free, opts)
   local call
   call, err = calls.begin(order.client, opts, plan.option_names(PURCHASE))
   if not call then return nil, err end
+  local jobs
+  jobs, err = settings.jobs(call.opts, order.client.jobs)
+  if not jobs then return nil, err end
   local addon = order:addon(M.ADDON)
-  -- the read and the purchase under the purchase's key: a second top-up of
-  -- this order in this process waits, then reads what this one bought
-  return exclusive.run(spend.key(addon, PURCHASE), call, order.client.clock, M.top_up, order, addon, wanted, call)
+  -- the read and the purchase under the purchase's key, and under the
+  -- run's lock when asked for: a second top-up of this order, in this
+  -- process or another, waits, then reads what this one bought
+  return exclusive.run(spend.key(addon, PURCHASE), call, order.client.clock, lock.around, order.client, jobs,
+    spend.lock_ttl(call), M.top_up, order, addon, wanted, call)
 end
 
 --- The read and the purchase of what is missing, under `call`.

@@ -8,8 +8,10 @@
 --
 -- Taken by every spending command, and by the library when asked: `lock =
 -- true` (or a state directory) on the client or per call. Reads never take
--- it. Inside one process it is taken once and counted: a spend inside a
--- run that holds it goes on.
+-- it. Inside one process (one Lua VM: inside nginx, one worker) it is
+-- taken once and counted: a spend inside a run that holds it goes on, and
+-- two spends of the same thing in the VM are kept apart by
+-- proxyshard.jobs.exclusive instead.
 -- @module proxyshard.jobs.lock
 local errors = require "proxyshard.errors"
 local json = require "proxyshard.wire.json"
@@ -74,15 +76,40 @@ local function take_dict(key, wait, me, ttl)
     return nil, errors.invalid("lock", format("inside nginx needs `lua_shared_dict %s 1m;` in the http block",
       M.SHARED_DICT))
   end
+  ngx.update_time()
   local text, deadline = json.encode(me), ngx.now() + wait
   while true do
     local ok, err = dict:add(key, text, ttl)
-    if ok then return function() dict:delete(key) end end
+    if ok then
+      return function()
+        -- held past its expiry, it may be another worker's by now (the text
+        -- names the worker's pid): let go of ours only
+        if dict:get(key) == text then dict:delete(key) end
+      end
+    end
     if err ~= "exists" then return nil, errors.invalid("lock", "cannot be taken: " .. tostring(err)) end
+    ngx.update_time()
     if ngx.now() >= deadline then return nil, busy("lua_shared_dict " .. M.SHARED_DICT, json.decode(
       dict:get(key) or "null"), wait) end
-    ngx.sleep(M.NGINX_POLL)
+    -- a phase that cannot sleep (init, log...) is the caller's error, as a value
+    local slept, why = pcall(ngx.sleep, M.NGINX_POLL)
+    if not slept then return nil, errors.new("phase", "waiting for the lock needs a phase that can sleep: "
+      .. tostring(why)) end
   end
+end
+
+--- fn(...) under the lock of `client`'s account when `jobs.lock` (the
+-- checked options of proxyshard.check.settings.jobs) asks for it, let go
+-- after, even when fn raises; `ttl`: inside nginx, seconds the lock may be
+-- held at most (the call's time and its settle window, with room).
+function M.around(client, jobs, ttl, fn, ...)
+  if not jobs.lock then return fn(...) end
+  local release, err = M.take(client, { dir = jobs.state_dir, wait = jobs.lock_wait, ttl = ttl })
+  if not release then return nil, err end
+  local results = { pcall(fn, ...) }
+  release()
+  if not results[1] then error(results[2], 0) end
+  return results[2], results[3]
 end
 
 --- Take the lock of `client`'s account. opts: dir (the state directory, or

@@ -153,7 +153,7 @@ function Conn:receive()
       local size = tonumber(line:match("^%x+"), 16)
       if not size then return nil, "bad chunk size: " .. line end
       if size == 0 then
-        repeat line, err = s:receive("*l") until not line or line == ""
+        repeat line = s:receive("*l") until not line or line == "" -- the trailer
         break
       end
       parts[#parts + 1], err = s:receive(size)
@@ -165,7 +165,7 @@ function Conn:receive()
     body, err = s:receive(length)
     if not body then return nil, err end
   else
-    body, err = s:receive("*a")
+    body = s:receive("*a") or ""
     close = true
   end
   if close then self:close() end
