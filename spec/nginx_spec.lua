@@ -19,138 +19,23 @@
 -- Installs nothing: scripts/setup.sh installs nginx and its lua module.
 local socket = require "socket"
 local cjson = require "cjson"
+local harness = require "support.nginx.harness"
 local sandbox_process = require "support.sandbox_process"
 local shell = require "support.shell"
 
 local ORDER = "/user/api/orders/12345"
 local PURCHASE = ORDER .. "/addons/purchase"
 local CALCULATE = ORDER .. "/addons/calculate"
-local LUA_MODULE = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
-local sh, run, read_file, write_file = shell.sh, shell.run, shell.read_file, shell.write_file
-local wait_for, free_port = shell.wait_for, shell.free_port
+local sh, read_file, wait_for = shell.sh, shell.read_file, shell.wait_for
+local ROOT, http_get, error_log = harness.ROOT, harness.http_get, harness.error_log
 
-local ROOT = run("pwd"):gsub("%s+$", "")
-local NGINX = io.open("/usr/sbin/nginx") and "/usr/sbin/nginx" or "nginx"
-
-local function is_file(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
--- The lua_package_path entries for the real lua-resty-http and
--- lua-resty-string ("dir/?.lua;" each), from PROXYSHARD_RESTY_HTTP_LIB; or
--- nil and why not.
-local function resty_path()
-  local value = os.getenv("PROXYSHARD_RESTY_HTTP_LIB")
-  if not value or value == "" then return nil, "PROXYSHARD_RESTY_HTTP_LIB is not set" end
-  local dirs = {}
-  for entry in value:gmatch("[^;]+") do
-    local dir = entry:sub(1, 1) == "/" and entry or (ROOT .. "/" .. entry)
-    dir = run("realpath -m " .. shell.q(dir)):gsub("%s+$", "")
-    if is_file(dir .. "/resty/http.lua") or is_file(dir .. "/resty/string.lua") then
-      dirs[#dirs + 1] = dir
-    else
-      for lib in run("ls -d " .. shell.q(dir) .. "/*/lib 2>/dev/null"):gmatch("[^\n]+") do dirs[#dirs + 1] = lib end
-    end
-  end
-  local found, entries = {}, {}
-  for _, dir in ipairs(dirs) do
-    for _, m in ipairs { "http", "string" } do
-      if is_file(dir .. "/resty/" .. m .. ".lua") then found[m] = true end
-    end
-    entries[#entries + 1] = dir .. "/?.lua;"
-  end
-  for _, m in ipairs { "http", "string" } do
-    if not found[m] then
-      return nil, ("PROXYSHARD_RESTY_HTTP_LIB=%s has no resty/%s.lua (lua-resty-%s)"):format(value, m, m)
-    end
-  end
-  return table.concat(entries)
-end
-local RESTY_PATH, NO_RESTY = resty_path()
-
--- Is the process running (not gone, not a zombie)?
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat") or ""
-  local state = stat:match("^%d+ %b() (%a)")
-  return state ~= nil and state ~= "Z"
-end
-
--- One HTTP/1.0 GET over LuaSocket: status, body, seconds taken; or nil, err.
-local function http_get(port, path, headers, timeout)
-  local c = socket.tcp()
-  c:settimeout(timeout or 20)
-  local t0 = socket.gettime()
-  local ok, err = c:connect("127.0.0.1", port)
-  if not ok then
-    c:close()
-    return nil, err
-  end
-  local extra = {}
-  for name, value in pairs(headers or {}) do extra[#extra + 1] = name .. ": " .. value .. "\r\n" end
-  c:send("GET " .. path .. " HTTP/1.0\r\nHost: 127.0.0.1\r\n" .. table.concat(extra) .. "\r\n")
-  local raw, rerr = c:receive("*a")
-  c:close()
-  if not raw then return nil, rerr end
-  local status = tonumber(raw:match("^HTTP/1%.%d (%d%d%d)"))
-  return status, raw:match("\r\n\r\n(.*)$") or "", socket.gettime() - t0
-end
-
---- nginx, run by hand in a temporary prefix, a child of this process.
-local function stop_nginx(n)
-  local workers = {}
-  for pid in run("pgrep -P " .. n.pid):gmatch("%d+") do workers[#workers + 1] = pid end
-  sh("kill -QUIT " .. n.pid .. " 2>/dev/null")
-  if not wait_for(function() return not alive(n.pid) end, 15) then
-    sh("kill -KILL " .. n.pid .. " 2>/dev/null")
-    wait_for(function() return not alive(n.pid) end, 5)
-  end
-  for _, pid in ipairs(workers) do
-    if alive(pid) then sh("kill -KILL " .. pid .. " 2>/dev/null") end
-  end
-  if not alive(n.pid) then n.pipe:close() end -- reaps it
-  sh("rm -rf '" .. n.prefix .. "'")
-end
-
--- Started as root (as CI does), nginx would run its worker as `nobody`,
--- which can read neither a checkout under /root (0700) nor the 0700 temp
--- prefix: keep the worker as the user running the spec.
-local RUN_AS = shell.run("id -u"):match("^0%s*$") and "\nuser root;\n" or ""
-
--- render(prefix, port): the configuration; env: "NAME=value " words for nginx
-local function start_nginx(render, env)
-  local last
-  for _ = 1, 3 do -- the free port may be taken in between: try another
-    local prefix = shell.tmpdir("proxyshard-nginx")
-    assert(sh("mkdir -p " .. prefix .. "/logs " .. prefix .. "/tmp"))
-    local port = free_port()
-    write_file(prefix .. "/nginx.conf", render(prefix, port) .. RUN_AS)
-    -- `echo $$` then `exec`: the printed pid is nginx's master
-    local pipe = assert(io.popen(("echo $$; exec env %s%s -p %s/ -c %s/nginx.conf -e %s/logs/error.log "
-      .. ">%s/logs/stderr.log 2>&1 </dev/null"):format(env or "", NGINX, prefix, prefix, prefix, prefix)))
-    local n = { pipe = pipe, pid = assert(tonumber(pipe:read("l"))), port = port, prefix = prefix }
-    local up = wait_for(function()
-      if not alive(n.pid) then return "exited" end
-      return http_get(port, "/health", nil, 2) and "up" -- any answer
-    end, 20)
-    if up == "up" then return n end
-    last = (read_file(prefix .. "/logs/stderr.log") or "") .. (read_file(prefix .. "/logs/error.log") or "")
-    stop_nginx(n)
-    if not last:find("Address already in use", 1, true) then break end
-  end
-  error("nginx did not start:\n" .. tostring(last))
-end
+local RESTY_PATH, NO_RESTY = harness.resty_path()
 
 -- The spec's configuration, from spec/support/nginx/nginx.conf.template.
 local function template_config(sandbox_port, hostile_port)
-  local template = read_file(ROOT .. "/spec/support/nginx/nginx.conf.template") or ""
-  return function(prefix, port)
-    local vars = { PREFIX = prefix, ROOT = ROOT, PORT = tostring(port), SANDBOX_PORT = tostring(sandbox_port),
-      HOSTILE_PORT = tostring(hostile_port), RESTY_PATH = RESTY_PATH or "" }
-    return (template:gsub("@([%u_]+)@", function(k) return assert(vars[k], k) end))
-  end
+  return harness.template("spec/support/nginx/nginx.conf.template",
+    { SANDBOX_PORT = sandbox_port, HOSTILE_PORT = hostile_port, RESTY_PATH = RESTY_PATH or "" })
 end
 
 -- Replace `from` (plain text, exactly once) in `text`.
@@ -224,7 +109,7 @@ end
 -- does not start, the others are stopped again. Returns sandbox, nginx,
 -- hostile front.
 local function start_both(sandbox_args, ca_file, render_for, env, hostile)
-  assert(sh("scripts/build-luajit.sh >/dev/null"), "scripts/build-luajit.sh failed")
+  assert(harness.build_luajit())
   local sb = sandbox_process.start(sandbox_args, ca_file)
   local sandbox_port = tonumber(sb.url:match(":(%d+)$"))
   local ok, hs = true, nil
@@ -234,7 +119,7 @@ local function start_both(sandbox_args, ca_file, render_for, env, hostile)
     error(hs, 0)
   end
   local nx
-  ok, nx = pcall(start_nginx, render_for(sandbox_port, hs and hs.port), env)
+  ok, nx = pcall(harness.start_nginx, render_for(sandbox_port, hs and hs.port), env)
   if not ok then
     if hs then hs.stop() end
     sb:stop()
@@ -246,12 +131,13 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
   local sb, nx, hs
 
   setup(function()
-    assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
+    local missing = harness.missing()
+    assert(not missing, missing)
     sb, nx, hs = start_both(nil, nil, template_config, nil, true)
   end)
 
   teardown(function()
-    if nx then stop_nginx(nx) end
+    if nx then harness.stop_nginx(nx) end
     if hs then hs.stop() end
     if sb then sb:stop() end
   end)
@@ -266,7 +152,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     local status, body = http_get(nx.port, path, headers)
     if status ~= 200 then
       error(("GET %s: %s %s\n-- nginx error.log:\n%s"):format(path, tostring(status), tostring(body),
-        (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-3000)), 2)
+        error_log(nx)), 2)
     end
     return cjson.decode(body)
   end
@@ -320,7 +206,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     local path = prefix .. "/sequence?ops=" .. ops .. (query or "")
     local status, body = http_get(nx.port, path, nil, 40)
     assert(status == 200, ("%s: %s %s\n-- nginx error.log:\n%s"):format(path, tostring(status),
-      tostring(body), (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-3000)))
+      tostring(body), error_log(nx)))
     return cjson.decode(body).results
   end
 
@@ -804,7 +690,8 @@ describe("the README's nginx.conf excerpt", function()
   local dir, sb, nx
 
   setup(function()
-    assert(io.open(LUA_MODULE), "nginx with libnginx-mod-http-lua is needed: run scripts/setup.sh as root")
+    local missing = harness.missing()
+    assert(not missing, missing)
     dir = shell.tmpdir("proxyshard-readme")
     -- the API's name, as nginx checks it; and 127.0.0.1 for the control session
     assert(sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
@@ -815,15 +702,14 @@ describe("the README's nginx.conf excerpt", function()
   end)
 
   teardown(function()
-    if nx then stop_nginx(nx) end
+    if nx then harness.stop_nginx(nx) end
     if sb then sb:stop() end
     if dir then sh("rm -rf '" .. dir .. "'") end
   end)
 
   it("works as written: /topup buys under its cap over verified HTTPS", function()
     local status, body = http_get(nx.port, "/topup")
-    assert.are.equal(200, status,
-      tostring(body) .. "\n" .. (read_file(nx.prefix .. "/logs/error.log") or ""):sub(-2000))
+    assert.are.equal(200, status, tostring(body) .. "\n" .. error_log(nx, 2000))
     local answer = cjson.decode(body)
     assert.are.equal(60, answer.quoted_cents)
     assert.are.equal(150, answer.addons_price_paid_cents)

@@ -2,10 +2,8 @@
 -- libnginx-mod-http-lua, by hand in a temporary prefix, a child of the spec,
 -- with a configuration rendered from a template; plain HTTP to it over
 -- LuaSocket, one-shot (HTTP/1.0) or on a kept-alive connection (HTTP/1.1,
--- which stays on the worker that accepted it). Used by
--- spec/nginx_jobs_spec.lua; the same helpers are local copies in
--- spec/nginx_spec.lua (resty_path, alive, http_get, start_nginx,
--- stop_nginx, its template_config), which could use this module instead.
+-- which stays on the worker that accepted it). Used by spec/nginx_spec.lua
+-- and spec/nginx_jobs_spec.lua.
 -- Requires from busted (lpath spec/?.lua): require "support.nginx.harness".
 local socket = require "socket"
 local shell = require "support.shell"
