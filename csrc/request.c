@@ -379,6 +379,9 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
     SETOPT(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    /* What is sent is the path built: libcurl must not squash dot segments
+     * (a path parameter can never move the request elsewhere). */
+    SETOPT(CURLOPT_PATH_AS_IS, 1L);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     if (conf->ca_file != NULL)

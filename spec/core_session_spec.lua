@@ -79,6 +79,13 @@ describe("proxyshard.core session", function()
       s:close()
     end)
 
+    it("sends the path as built: dot segments are not squashed (CURLOPT_PATH_AS_IS)", function()
+      local s = session()
+      local seen = echo(s, { method = "GET", url = base .. "/echo/../echo/./x" })
+      assert.equal("/echo/../echo/./x", seen.target)
+      s:close()
+    end)
+
     it("sends the User-Agent the request's headers give, and no other", function()
       local s = session()
       local seen = echo(s, { method = "GET", headers = { "User-Agent: " .. UA } })

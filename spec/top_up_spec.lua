@@ -56,6 +56,14 @@ describe("order:top_up_p0f", function()
       function() return client:order(12345):top_up_p0f(-1) end,
       function() return client:order(12345):top_up_p0f(2, { max_totl = 5 }) end,
       function() return client:order("x"):top_up_p0f(2) end,
+      -- a bad cap, also when nothing is missing (0 wanted)
+      function() return client:order(12345):top_up_p0f(1, { max_total = true }) end,
+      function() return client:order(12345):top_up_p0f(1, { max_total = -1 }) end,
+      function() return client:order(12345):top_up_p0f(1, { max_total = 2 ^ 53 }) end,
+      function() return client:order(12345):top_up_p0f(0, { max_total = "lots" }) end,
+      function() return client:order(12345):top_up_p0f(0, { settle = 5 }) end,
+      function() return client:order(12345):top_up_p0f(0, { confirm = "yes" }) end,
+      function() return client:order(12345):top_up_p0f(0, { lock_wait = -1 }) end,
     }) do
       local r, err = call()
       assert.is_nil(r)

@@ -54,6 +54,43 @@ describe("validate", function()
     end
   end)
 
+  describe("user_id", function()
+    it("takes what a path segment keeps as it is, and refuses the dot segments that would change the path", function()
+      assert.are.equal("u-1", validate.user_id("u-1", "user_id"))
+      assert.are.equal("a.b", validate.user_id("a.b", "user_id"))
+      assert.are.equal("...", validate.user_id("...", "user_id"))
+      assert.are.equal("12", validate.user_id(12, "user_id"))
+      for _, bad in ipairs { ".", "..", "a/b", "", "%2e%2e", "a b" } do
+        local v, err = validate.user_id(bad, "user_id")
+        assert.is_nil(v, bad)
+        assert.are.equal("user_id", err.argument)
+      end
+    end)
+
+    it("sends nothing for sub_user(\"..\")", function()
+      local sent = 0
+      local client = require("proxyshard").new { token = "tok-validate-spec",
+        transport = { request = function() sent = sent + 1 end } }
+      local _, err = client:residential("premium"):sub_user(".."):delete()
+      assert.are.equal("invalid_argument", err.kind)
+      assert.matches("dot segment", err.message)
+      assert.are.equal(0, sent)
+    end)
+  end)
+
+  describe("a parameter's enum from the API document", function()
+    it("refuses res:isps on a standart handle (the document: premium only), nothing sent", function()
+      local sent = 0
+      local client = require("proxyshard").new { token = "tok-validate-spec",
+        transport = { request = function() sent = sent + 1 end } }
+      local _, err = client:residential("standart"):isps("DE", "BE", "berlin")
+      assert.are.equal("invalid_argument", err.kind)
+      assert.are.equal("proxy_type", err.argument)
+      assert.matches("allows only premium", err.message)
+      assert.are.equal(0, sent)
+    end)
+  end)
+
   describe("ip", function()
     local good = { "203.0.113.7", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::10",
       "2001:0db8:0000:0000:0000:0000:0000:0010", "fe80::1:2:3:4", "::ffff:192.0.2.1",

@@ -25,6 +25,9 @@
 --              check    a validator of proxyshard.validate: check(v, name)
 --              required the API requires it   bound the handle gives it
 --              value    a constant the call always sends
+--              enum     the values the document allows this operation,
+--                       when fewer than the validator's (checked even
+--                       for a bound value)
 --   args     how the caller passes the unbound params: a list of names
 --            (positional), or "table" (one table of named fields). Other
 --            params come from the call's options (`opts`, the last argument)
@@ -281,7 +284,10 @@ local rows = {
 
   { name = "isps", handle = "residential", method = "GET", path = "/user/api/proxies/isps", class = "read",
     summary = "the ISPs of a city (premium only; often none)",
-    params = { PROXY_TYPE, { "country", wire = "country_code", at = "query", check = "code", required = true },
+    -- the document's enum for this one proxy_type is premium only
+    params = { { "proxy_type", at = "query", check = "proxy_type", required = true, bound = "residential",
+      enum = { "premium" } },
+      { "country", wire = "country_code", at = "query", check = "code", required = true },
       { "region", wire = "region_code", at = "query", check = "code", required = true },
       { "city", wire = "city_code", at = "query", check = "code", required = true } },
     args = { "country", "region", "city" }, answer = paged(shapes.isp), result = "results",

@@ -188,6 +188,10 @@ function M.user_id(v, name)
   if type(v) ~= "string" or not find(v, "^[%w._~-]+$") or #v > 128 then
     return nil, invalid(name, "must be a sub-user id (letters, digits, . _ ~ -), got " .. describe(v))
   end
+  -- a path segment "." or ".." would change the path the request goes to
+  if v == "." or v == ".." then
+    return nil, invalid(name, "must be a sub-user id, not " .. describe(v) .. " (a path's dot segment)")
+  end
   return v
 end
 

@@ -58,7 +58,8 @@ local function compile(row)
     local check = validate[p.check]
     if not check then error("proxyshard: no validator " .. tostring(p.check) .. " for " .. row.name, 0) end
     plan.params[i] = { name = p.name, at = p.at, wire = p.wire, check = check, required = p.required,
-      bound = p.bound, value = p.value, query_prefix = url.encode(p.wire) .. "=" }
+      bound = p.bound, value = p.value, query_prefix = url.encode(p.wire) .. "=", enum = p.enum and {} }
+    for _, v in ipairs(p.enum or {}) do plan.params[i].enum[v] = true end
     if not p.bound and p.value == nil then plan.free[p.name] = true end
   end
   -- "/orders/{order_id}/tag" → { "/orders/", <index of order_id>, "/tag" }
@@ -73,6 +74,14 @@ local function compile(row)
   plan.pieces = pieces
   plans[row] = plan
   return plan
+end
+
+-- The document's enum of `row`'s parameter `name`, as the row lists it.
+local function row_enum(row, name)
+  for _, p in ipairs(row.params) do
+    if p.name == name then return p.enum end
+  end
+  return {}
 end
 
 -- The caller's values by parameter name: bound ones from the handle,
@@ -134,6 +143,10 @@ function M.request(row, bound, args, opts)
         v, err = p.check(v, p.name)
         if v == nil then return nil, err end
         values[p.name] = v
+      end
+      if p.enum and not p.enum[v] then
+        return nil, errors.invalid(p.name, format("is %s, which %s does not take (the API document allows "
+          .. "only %s)", tostring(v), row.name, table.concat(row_enum(row, p.name), ", ")))
       end
       local at = p.at
       if at == "query" then

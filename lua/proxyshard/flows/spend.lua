@@ -49,8 +49,10 @@ local format = string.format
 
 local M = {}
 
--- The spending options, checked: { cap, settle, reconcile, confirm }.
-local function check(o)
+--- The spending options of `o` (a call's opts), checked: { cap, settle,
+-- reconcile, confirm }, or nil, err. The one rule for every flow that
+-- spends, before anything is sent (top_up_p0f's too).
+function M.check_options(o)
   local cap, err
   if o.max_total ~= nil then
     cap, err = validate.amount(o.max_total, "max_total")
@@ -272,7 +274,7 @@ end
 function M.spend(handle, row, args, call)
   if handle.error then return nil, handle.error end
   local client = handle.client or handle -- the client is its own handle
-  local o, err = check(call.opts)
+  local o, err = M.check_options(call.opts)
   if not o then return nil, err end
   -- bad input sends nothing: not even the price's reads
   local req, values = plan.request(row, handle:bound(), args, call.opts)

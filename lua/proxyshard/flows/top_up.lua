@@ -38,6 +38,11 @@ function M.run(order, free, opts)
   local call
   call, err = calls.begin(order.client, opts, plan.option_names(PURCHASE))
   if not call then return nil, err end
+  -- the purchase's options, checked before the read: a bad cap is refused
+  -- with nothing sent, also when nothing turns out to be missing
+  local checked
+  checked, err = spend.check_options(call.opts)
+  if not checked then return nil, err end
   local jobs
   jobs, err = settings.jobs(call.opts, order.client.jobs)
   if not jobs then return nil, err end
