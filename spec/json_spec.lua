@@ -45,8 +45,8 @@ describe("json", function()
 end)
 
 describe("convert", function()
-  local shape = { n = "count", i = "integer", m = "money", s = "string", b = "boolean",
-    lines = { list = { qty = "count" } }, required = { "n" } }
+  local shape = { n = "integer", i = "integer", m = "money", p = "price", s = "string", b = "boolean",
+    lines = { list = { qty = "integer" } }, required = { "n" } }
 
   it("makes exact integers and money from float-decoded numbers", function()
     local out = assert(convert.object(json.decode(
@@ -64,7 +64,7 @@ describe("convert", function()
 
   local bad = {
     { '{"n":1.5}', "field n: not an integer" },
-    { '{"n":-1}', "field n: negative" },
+    { '{"n":1,"p":-1}', "field p: a negative price" },
     { '{"n":1,"m":1.5}', "field m: not integer cents" },
     { '{"n":1,"m":"150"}', "field m: not integer cents" },
     { '{"n":1,"m":1e400}', "field m: not integer cents" },
@@ -77,6 +77,17 @@ describe("convert", function()
     { '{"i":1}', "field n is missing" },
     { '[1,2]', "not a JSON object" },
   }
+  it("takes integers the API document does not bound, of either sign (over-used traffic: data_remain < 0)",
+    function()
+      local out = assert(convert.object(json.decode('{"n":-1,"lines":[{"qty":-3}]}'), shape))
+      assert.are.same({ -1, -3 }, { out.n, out.lines[1].qty })
+    end)
+
+  it("names a type no shape may use (a programmer's mistake) when the shape is first used", function()
+    assert.has_error(function() convert.object({ n = 1 }, { n = "count" }) end,
+      "proxyshard.engine.convert: no type count (a shape's mistake)")
+  end)
+
   for _, case in ipairs(bad) do
     it("refuses " .. case[1], function()
       local out, err = convert.object(json.decode(case[1]), shape)

@@ -222,6 +222,12 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
     table.sort(kinds)
     assert.are.same({ "bandwidth", "order", "renewal" }, kinds)
     assert.are.equal(1, #seen("POST", "/user/api/orders/purchase"))
+    -- the renewal has no body in the document: none went out, with its
+    -- length (the API refuses a POST without one), and no Content-Type
+    local renew = seen("POST", "/user/api/orders/12346/renew")
+    assert.are.equal(1, #renew)
+    assert.are.equal("0", renew[1].headers["content-length"])
+    assert.is_nil(renew[1].headers["content-type"])
   end
 
   -- The hostile front's connection numbers of the requests it passed or shaped.

@@ -207,7 +207,7 @@ end
 ---------------------------------------------------------------------------
 -- Answers
 
-local SCALAR_TYPES = { integer = "integer", count = "integer", money = "integer", price = "integer",
+local SCALAR_TYPES = { integer = "integer", money = "integer", price = "integer",
   string = "string", boolean = "boolean" }
 
 -- The properties of an object schema, oneOf/anyOf/allOf variants merged.

@@ -57,7 +57,7 @@ local DATA_GB = { "gb", wire = "data", at = "body", check = "gb", required = tru
 local ack = { success = "boolean", message = "string" }
 
 local function paged(item)
-  return { count = "count", results = { list = item }, required = { "results" } }
+  return { count = "integer", results = { list = item }, required = { "results" } }
 end
 
 local rows = {
@@ -65,7 +65,7 @@ local rows = {
   { name = "me", handle = "client", method = "GET", path = "/user/api/me", class = "read",
     summary = "the account: email, active orders and wallet balance",
     params = {}, args = {},
-    answer = { email = "string", active_orders = "count", wallet_balance = "money" },
+    answer = { email = "string", active_orders = "integer", wallet_balance = "money" },
     model = "account", example = "client:me()" },
 
   { name = "products", handle = "client", method = "GET", path = "/user/api/proxies/products", class = "read",
@@ -122,7 +122,7 @@ local rows = {
       { "limit", at = "query", check = "limit" },
     },
     args = "table",
-    answer = { success = "boolean", orders = { list = shapes.order_summary }, count = "count",
+    answer = { success = "boolean", orders = { list = shapes.order_summary }, count = "integer",
       prev = "string", next = "string", required = { "orders" } },
     all = { method = "all_orders", field = "orders", params = { "status" },
       summary = "every order with a status, all pages read" },
@@ -155,7 +155,7 @@ local rows = {
     summary = "set the OS (p0f) signature of IPs; each IP signed for the first time takes a slot",
     params = { ORDER, { "items", at = "body", check = "signature_items", required = true } },
     args = { "items" },
-    answer = { success = "boolean", message = "string", updated = "count" },
+    answer = { success = "boolean", message = "string", updated = "integer" },
     model = "signature_change", command = "sign", text = "%d IPs updated",
     example = 'client:order(12345):set_signatures{ { ip = "203.0.113.7", signature = "win11" } }' },
 
@@ -208,9 +208,7 @@ local rows = {
       { "add_qty", at = "query", check = "quantity", required = true } },
     args = { "add_qty" },
     answer = { success = "boolean", addon_key = "string", catalog_id = "integer", price_per_unit = "price",
-      current_qty = "count", add_qty = "count", new_qty = "count", add_total = "price",
-      -- a cap can only be enforced on a total we were actually told
-      required = { "add_total", "add_qty" } },
+      current_qty = "integer", add_qty = "integer", new_qty = "integer", add_total = "price" },
     model = "quote", example = 'client:order(12345):addon("p0f_slots"):quote(2)' },
 
   { name = "purchase", handle = "addon", method = "POST", path = "/user/api/orders/{order_id}/addons/purchase",
@@ -243,7 +241,7 @@ local rows = {
   { name = "profile", handle = "residential", method = "GET", path = "/user/api/proxies/profile", class = "read",
     summary = "the owner's traffic (bytes) and proxy password for the proxy type",
     params = { PROXY_TYPE }, args = {},
-    answer = { success = "boolean", data = "count", data_remain = "count", data_spent = "count",
+    answer = { success = "boolean", data = "integer", data_remain = "integer", data_spent = "integer",
       proxy_password = "string" },
     model = "profile", example = 'client:residential("premium"):profile()' },
 
@@ -251,7 +249,7 @@ local rows = {
     class = "read", summary = "one page of the proxy type's sub-users",
     params = { PROXY_TYPE, { "offset", at = "query", check = "offset" }, { "limit", at = "query", check = "limit" } },
     args = "table",
-    answer = { success = "boolean", count = "count", data = { list = shapes.sub_user }, required = { "data" } },
+    answer = { success = "boolean", count = "integer", data = { list = shapes.sub_user }, required = { "data" } },
     all = { method = "all_sub_users", field = "sub_users",
       summary = "every sub-user of the proxy type, all pages read" },
     model = "sub_user_page", example = 'client:residential("premium"):sub_users{ limit = 50 }' },

@@ -11,9 +11,9 @@ local M = {}
 M.addon_line = {
   addon_key = "string",
   catalog_id = "integer",
-  qty = "count",
+  qty = "integer",
   price_per_unit = "price",
-  pending = { object = { action = "string", next_qty = "count" } },
+  pending = { object = { action = "string", next_qty = "integer" } },
 }
 
 --- The order of GET /user/api/orders/{id}.
@@ -21,13 +21,13 @@ M.order = {
   order_id = "integer",
   product_name = "string",
   cycle_name = "string",
-  quantity = "count",
+  quantity = "integer",
   price_paid = "price",
   addons_price_paid = "price",
   addons = { list = M.addon_line },
-  p0f_slots_available = "count",
-  p0f_slots_used = "count",
-  p0f_slots_next = "count",
+  p0f_slots_available = "integer",
+  p0f_slots_used = "integer",
+  p0f_slots_next = "integer",
   status = "string",
   created_at = "string",
   expires_at = "string",
@@ -38,7 +38,7 @@ M.order = {
 -- The pieces of the other answers (proxyshard.operations holds the answers
 -- themselves).
 M.product = { name = "string", description = "string", location = "string", cycles = { list = "string" } }
-M.stock = { country = "string", product = "string", amount = "count" }
+M.stock = { country = "string", product = "string", amount = "integer" }
 M.order_summary = {
   order_id = "integer", product_id = "integer", product_name = "string", cycle_id = "integer",
   cycle_name = "string", expires_at = "string", auto_renewal = "boolean", tag = "string",
@@ -46,19 +46,19 @@ M.order_summary = {
 -- credentials are not secrets of ours, but they are the user's: never
 -- printed by __tostring
 M.active_proxy = {
-  ip = "string", username = "string", password = "string", http_port = "count",
-  socks_port = "count", ["until"] = "string", status = "string", signature = "string",
+  ip = "string", username = "string", password = "string", http_port = "integer",
+  socks_port = "integer", ["until"] = "string", status = "string", signature = "string",
 }
 -- a sub-user as the list shows it; as creating one answers (no
 -- data_remain); as reading one answers (no user_id either: 1.1.0 dropped it)
 M.sub_user = {
   user_id = "string", first_name = "string", proxy_password = "string",
-  data = "count", data_spent = "count", data_remain = "count",
+  data = "integer", data_spent = "integer", data_remain = "integer",
 }
 M.sub_user_created = {
-  user_id = "string", first_name = "string", proxy_password = "string", data = "count", data_spent = "count",
+  user_id = "string", first_name = "string", proxy_password = "string", data = "integer", data_spent = "integer",
 }
-M.sub_user_detail = { first_name = "string", proxy_password = "string", data = "count", data_spent = "count" }
+M.sub_user_detail = { first_name = "string", proxy_password = "string", data = "integer", data_spent = "integer" }
 M.country = { code = "string", name = "string" }
 local region_ref = { object = { code = "string", name = "string" } }
 M.region = { code = "string", name = "string", country = { object = M.country } }

@@ -145,12 +145,14 @@ function M.perform(self, call, ctx)
   local fixed = call.auth == false and secret.anonymous_headers or secret.headers
   local headers = { fixed[1], fixed[2], fixed[3] }
   local body
-  if call.method ~= "GET" and call.method ~= "DELETE" then
-    -- the API (actix-web) rejects a body-less POST without Content-Length,
-    -- so every POST/PATCH carries a JSON body, "{}" at least (its length
-    -- is the transport's to send: docs/transport.md)
-    body = json.encode(call.body or {})
+  if call.body then
+    body = json.encode(call.body)
     headers[#headers + 1] = "Content-Type: application/json"
+  elseif call.method ~= "GET" and call.method ~= "DELETE" then
+    -- the document gives it no body, and the API (actix-web) refuses a
+    -- POST without a length: an empty one, "Content-Length: 0" and no
+    -- Content-Type (the length is the transport's to send: docs/transport.md)
+    body = ""
   end
   local req = {
     method = call.method, url = target, headers = headers, body = body,

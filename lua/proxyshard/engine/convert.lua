@@ -1,7 +1,11 @@
 --- Turn decoded JSON objects into exact Lua values, field by field.
 -- A shape names each field's type:
---   "integer"  an exact integer            "count"   an exact integer >= 0
+--   "integer"  an exact integer, of either sign: the API document bounds
+--              none of its answers' integers (over-used traffic makes
+--              data_remain negative), so neither do we
 --   "money"    a money value (from cents)  "price"   a money value >= 0
+--              (a deliberate deviation: the document does not bound prices
+--              either, but a negative total would slip under any cap)
 --   "string"   "boolean"
 --   { list = shape }    an array of objects of that shape (or of scalars:
 --                       { list = "string" })
@@ -45,13 +49,6 @@ local scalar = {}
 function scalar.integer(v)
   local i, why = integer.from(v)
   if i == nil then return nil, why .. " (got " .. show(v) .. ")" end
-  return i
-end
-
-function scalar.count(v)
-  local i, why = scalar.integer(v)
-  if i == nil then return nil, why end
-  if i < 0 then return nil, "negative (got " .. show(v) .. ")" end
   return i
 end
 
@@ -100,6 +97,7 @@ end
 local function compile_value(kind)
   if type(kind) == "string" then
     local check = scalar[kind]
+    if not check then error("proxyshard.engine.convert: no type " .. kind .. " (a shape's mistake)", 0) end
     return function(v)
       local out, why = check(v)
       if out == nil then return nil, "", ": " .. why end

@@ -53,7 +53,9 @@ end
 local plans = setmetatable({}, { __mode = "k" })
 
 local function compile(row)
-  local plan = { params = {}, free = {}, body = row.method ~= "GET" and row.method ~= "DELETE" }
+  -- a JSON body only when the document gives the operation one (a
+  -- parameter in it); renew, edit-auto-renewal and the password reset have none
+  local plan = { params = {}, free = {}, body = false }
   for i, p in ipairs(row.params) do
     local check = validate[p.check]
     if not check then error("proxyshard: no validator " .. tostring(p.check) .. " for " .. row.name, 0) end
@@ -61,6 +63,7 @@ local function compile(row)
       bound = p.bound, value = p.value, query_prefix = url.encode(p.wire) .. "=", enum = p.enum and {} }
     for _, v in ipairs(p.enum or {}) do plan.params[i].enum[v] = true end
     if not p.bound and p.value == nil then plan.free[p.name] = true end
+    if p.at == "body" then plan.body = true end
   end
   -- "/orders/{order_id}/tag" → { "/orders/", <index of order_id>, "/tag" }
   local pieces, at = {}, 1

@@ -58,11 +58,16 @@ function M.addon_quote(addon, values, _, call)
   local qty = values.add_qty
   local quote, err = engine.invoke(addon, QUOTE, { qty }, call)
   if not quote then return nil, err end
-  if quote.add_qty ~= qty then
+  -- a quote that says it is for another quantity is not this purchase's
+  -- price (one that does not say is taken at its word)
+  if quote.add_qty ~= nil and quote.add_qty ~= qty then
     return nil, errors.new("decode", format("quote is for %s units, not %d", tostring(quote.add_qty), qty))
   end
+  -- a cap can only be held to a total the API gave: max_total refuses
+  -- one without it (flows/spend.lua's `within`)
   return { total = quote.total, quote = quote, text = tostring(quote),
-    what = format("%s +%d on order %d", addon.key, qty, addon.order.id) }
+    what = format("%s +%d on order %d", addon.key, qty, addon.order.id),
+    why = quote.total == nil and "the quote gave no add_total" or nil }
 end
 
 -- the purchase's parameters that the price calculation takes too

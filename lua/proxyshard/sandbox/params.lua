@@ -113,7 +113,7 @@ function M.read(row, req, path)
     if p.at == "body" then wants_body = true end
   end
   -- actix-web refuses a POST or PATCH without a length even when it reads
-  -- no body (the client sends `{}` for those)
+  -- no body (the client sends an empty one, Content-Length: 0, for those)
   if (req.method == "POST" or req.method == "PATCH") and not has_length(req) then
     reply.bad("no Content-Length specified")
   end

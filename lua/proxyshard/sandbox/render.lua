@@ -5,7 +5,7 @@
 --     `json.null` is written as null (handlers use it only for the fields
 --     the document marks nullable, where the API writes null);
 --   * "money" and "price" take integer cents or a money value, and write
---     integer cents; "count" and "price" are never negative;
+--     integer cents; "price" is never negative;
 --   * `{ list = ... }` is a JSON array (also when empty), and an answer
 --     that is only `{ list = ... }` a bare one;
 --   * a `required` field that is missing is a sandbox bug: it raises, and
@@ -43,7 +43,6 @@ end
 
 local scalar = {
   integer = as_integer,
-  count = function(v, where) return not_negative(as_integer(v, where), where) end,
   money = as_cents,
   price = function(v, where) return not_negative(as_cents(v, where), where) end,
   string = function(v, where)
