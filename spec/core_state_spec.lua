@@ -156,16 +156,23 @@ describe("proxyshard.core state", function()
   end
 
   describe("core.lock", function()
-    it("is busy for another process, and free once the holder exits, even killed", function()
+    -- a child holding the lock of a fresh folder's file, and this process
+    -- seeing it busy: the holder, the folder, the path
+    local function held_elsewhere()
       local dir = fresh()
       local path = dir .. "/state.lock"
       local h = spawn(HOLDER, path, dir)
       finally(function() reap(h) end)
       assert.equal("locked", h.first)
-
       local lock, err = core.lock(path, 0)
       assert.is_nil(lock)
       assert.equal("busy", err)
+      return h, dir, path
+    end
+
+    it("is busy for another process, and free once the holder exits, even killed", function()
+      local h, _, path = held_elsewhere()
+      local lock, err
       -- what the holder wrote, for the caller to describe it
       assert.equal("pid " .. h.pid .. "\n", shell.read_file(path))
 
@@ -178,15 +185,8 @@ describe("proxyshard.core state", function()
     end)
 
     it("is taken by a waiter once the holder closes it within wait_seconds", function()
-      local dir = fresh()
-      local path = dir .. "/state.lock"
-      local h = spawn(HOLDER, path, dir)
-      finally(function() reap(h) end)
-      assert.equal("locked", h.first)
-      local lock, err = core.lock(path, 0)
-      assert.is_nil(lock)
-      assert.equal("busy", err)
-
+      local h, dir, path = held_elsewhere()
+      local lock, err
       touch(dir .. "/release")
       lock, err = core.lock(path, 60)
       assert.is_truthy(lock, err)

@@ -81,11 +81,19 @@ describe("jobs that spend", function()
     sb:fault { path = PURCHASE, method = "POST", delay_ms = ms, commit = true, times = 1 }
   end
 
+  -- a top-up of 12345 in the background, its purchase sent and its answer
+  -- held by the sandbox for `ms`: the run holds the account's lock meanwhile
+  local TOP_UP = "top-up --free 6 --max-total 5.00 --yes 12345"
+  local function buying(ms, name)
+    hold_answer(ms)
+    local p = start(TOP_UP, name or "first")
+    assert(shell.wait_for(posted, 10), "the run never bought")
+    return p
+  end
+
   it("two top-ups started together: the second exits 11 naming the first; the slots are bought once", function()
-    hold_answer(1500)
-    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
-    assert(shell.wait_for(posted, 10), "the first run never bought")
-    local _, err, code = run("top-up --free 6 --max-total 5.00 --yes 12345")
+    local first = buying(1500)
+    local _, err, code = run(TOP_UP)
     assert.are.equal(11, code, err)
     assert.matches("another run is spending for this account: pid %d+ on [^ ]+ %(proxyshard top%-up%), since ", err)
     local _, ferr, fcode = finish(first)
@@ -95,9 +103,7 @@ describe("jobs that spend", function()
   end)
 
   it("a second run with --lock-wait waits for the first, then finds the slots there and buys nothing", function()
-    hold_answer(1000)
-    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
-    assert(shell.wait_for(posted, 10), "the first run never bought")
+    local first = buying(1000)
     local out, err, code = run("--lock-wait 20 --json top-up --free 6 --max-total 5.00 --yes 12345")
     assert.are.equal(0, code, err)
     assert.are.equal(0, cjson.decode(out).result.bought)
@@ -106,9 +112,7 @@ describe("jobs that spend", function()
   end)
 
   it("reads never take the lock", function()
-    hold_answer(1500)
-    local first = start("top-up --free 6 --max-total 5.00 --yes 12345", "first")
-    assert(shell.wait_for(posted, 10), "the first run never bought")
+    local first = buying(1500)
     local _, err, code = run("order 12345")
     assert.are.equal(0, code, err)
     _, err, code = run("top-up --free 6 --max-total 5.00 --dry-run 12345")
@@ -119,9 +123,7 @@ describe("jobs that spend", function()
   for _, sig in ipairs { "INT", "KILL" } do
     it("a top-up killed with SIG" .. sig .. " while its purchase is in flight: the next run settles it, "
         .. "one charge", function()
-      hold_answer(2000)
-      local p = start("top-up --free 6 --max-total 5.00 --yes 12345", "killed")
-      assert(shell.wait_for(posted, 10), "the run never bought")
+      local p = buying(2000, "killed")
       signal(p, sig)
       local _, err, code = finish(p)
       if sig == "INT" then

@@ -171,20 +171,19 @@ function Context:client(auth)
   return client
 end
 
---- Begin a run that spends: take the account's lock for the whole run
+--- A run that spends: fn(...) under the account's lock for the whole run
 -- (another run of the account waits --lock-wait seconds, then exit 11),
--- and settle what the journal left pending (said on stderr). Returns the
--- function that ends the run, or nil, err.
-function Context:spending_run(client)
-  local release, err = require("proxyshard.jobs.lock").take(client, { wait = client.jobs.lock_wait,
-    command = "proxyshard " .. tostring(self.command) })
-  if not release then return nil, err end
-  err = require("proxyshard.cli.pending").settle_first(self, client)
-  if err then
-    release()
-    return nil, err
-  end
-  return release
+-- after settling what the journal left pending (said on stderr). Returns
+-- fn's exit status, or the failure's.
+function Context:spending_run(client, fn, ...)
+  local code, err = require("proxyshard.jobs.lock").held(client, { wait = client.jobs.lock_wait,
+    command = "proxyshard " .. tostring(self.command) }, function(...)
+      local unsettled = require("proxyshard.cli.pending").settle_first(self, client)
+      if unsettled then return self:fail(unsettled) end
+      return fn(...)
+    end, ...)
+  if code == nil then return self:fail(err) end
+  return code
 end
 
 --- Print a command's result: text, or with --json one document

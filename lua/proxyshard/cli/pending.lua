@@ -8,22 +8,16 @@ local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local format = string.format
-local concat = table.concat
-local sort = table.sort
 
 local M = {}
 
 M.COLUMNS = { "id", "at", "operation", "what", "price", "state", "note" }
 
--- "order=12345 addon=p0f_slots"
+-- "addon=p0f_slots order=12345"
 local function what(e)
-  local parts = {}
-  for k, v in pairs(e.bound or {}) do parts[#parts + 1] = k .. "=" .. tostring(v) end
-  sort(parts)
-  return concat(parts, " ")
+  return require("proxyshard.flows.spend").bound_text(e.bound)
 end
 
 local function row(e, how, note)
@@ -74,11 +68,8 @@ function M.command.run(ctx, args)
   if args.settle then
     -- under the run's lock: an entry of a run still going is not settled
     -- from under it
-    local release, lerr = require("proxyshard.jobs.lock").take(client, { wait = client.jobs.lock_wait,
-      command = "proxyshard pending --settle" })
-    if not release then return ctx:fail(lerr) end
-    local report, bad = client:settle(opts)
-    release()
+    local report, bad = require("proxyshard.jobs.lock").held(client, { wait = client.jobs.lock_wait,
+      command = "proxyshard pending --settle" }, client.settle, client, opts)
     if not report then return ctx:fail(bad) end
     M.report_bad(ctx, bad)
     for i, r in ipairs(report) do
@@ -87,8 +78,9 @@ function M.command.run(ctx, args)
     end
     local unknown = 0
     for _, r in ipairs(report) do if r.state == "unknown" then unknown = unknown + 1 end end
-    local code = ctx:result("pending", doc, (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
-      .. format("%d settled, %d still unknown", #report - unknown, unknown))
+    local text = (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
+      .. format("%d settled, %d still unknown", #report - unknown, unknown)
+    local code = ctx:result("pending", doc, text)
     return unknown > 0 and exit.BY_KIND.unknown_outcome or code
   end
   local list, bad = client:pending(opts)

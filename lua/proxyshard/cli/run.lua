@@ -81,13 +81,8 @@ end
 local function spend(ctx, command, h, method, call_args, opts)
   -- a dry run only reads: no lock, no journal
   if ctx.command_args.dry_run then return M.spend(ctx, command, h, method, call_args, opts) end
-  local release, err = ctx:spending_run(h.client or h)
-  if not release then return ctx:fail(err) end
   opts.journal = true -- each spend on disk before it is sent
-  local ok, code = pcall(M.spend, ctx, command, h, method, call_args, opts)
-  release()
-  if not ok then error(code, 0) end
-  return code
+  return ctx:spending_run(h.client or h, M.spend, ctx, command, h, method, call_args, opts)
 end
 
 --- The spend itself, under the run's lock.

@@ -207,13 +207,7 @@ function M.command.run(ctx, args)
   if args.dry_run then return M.run(ctx, args) end -- a dry run only reads: no lock, no journal
   local client, err = ctx:client()
   if not client then return ctx:fail(err) end
-  local release
-  release, err = ctx:spending_run(client)
-  if not release then return ctx:fail(err) end
-  local ok, code = pcall(M.run, ctx, args)
-  release()
-  if not ok then error(code, 0) end
-  return code
+  return ctx:spending_run(client, M.run, ctx, args)
 end
 
 --- The top-up, under the run's lock when it buys.

@@ -83,15 +83,24 @@ function M.order_quote(client, values, args, call)
     why = quote.total == nil and "the price calculation gave no total (total_with_addons)" or nil }
 end
 
---- A renewal, estimated from the order as it is now.
-function M.renewal(order, _, _, call)
+-- The order as it is now, for an estimate of `what`: its info; or nil
+-- and the price without a total (the order does not show its product), or
+-- nil, nil, err when it could not be read.
+local function order_to_price(order, what, call)
   local info, err = engine.invoke(order, FETCH, {}, call)
-  if not info then return nil, err end
-  local what = format("renewal of order %d", order.id)
+  if not info then return nil, nil, err end
   if not info.product_name then
-    return { estimate = true, what = what, why = "the order does not show its product",
+    return nil, { estimate = true, what = what, why = "the order does not show its product",
       text = what .. ": no price (the order does not show its product)" }
   end
+  return info
+end
+
+--- A renewal, estimated from the order as it is now.
+function M.renewal(order, _, _, call)
+  local what = format("renewal of order %d", order.id)
+  local info, none, err = order_to_price(order, what, call)
+  if not info then return none, err end
   local addons = {}
   for _, line in ipairs(info.addons) do
     local qty = line:next_qty()
@@ -105,13 +114,9 @@ end
 
 --- Extra traffic for a residential order, estimated from its product.
 function M.traffic(order, values, _, call)
-  local info, err = engine.invoke(order, FETCH, {}, call)
-  if not info then return nil, err end
   local what = format("%d GB for order %d", values.gb, order.id)
-  if not info.product_name then
-    return { estimate = true, what = what, why = "the order does not show its product",
-      text = what .. ": no price (the order does not show its product)" }
-  end
+  local info, none, err = order_to_price(order, what, call)
+  if not info then return none, err end
   return estimate(order.client, { product = info.product_name, cycle = info.cycle_name, quantity = values.gb,
     promo_code = values.promo_code }, what, call)
 end

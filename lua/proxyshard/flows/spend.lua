@@ -161,11 +161,17 @@ end
 -- process (proxyshard.jobs.exclusive): the API's address, the operation,
 -- and what the handle binds (the order, the add-on).
 function M.key(handle, row)
-  local bound, parts = handle:bound(), {}
-  for name, value in pairs(bound) do parts[#parts + 1] = name .. "=" .. tostring(value) end
-  sort(parts)
   local client = handle.client or handle
-  return client.base_url .. " " .. row.handle .. ":" .. row.name .. " " .. concat(parts, " ")
+  return client.base_url .. " " .. row.handle .. ":" .. row.name .. " " .. M.bound_text(handle:bound())
+end
+
+--- What a handle binds, in words that do not depend on table order:
+-- "addon=p0f_slots order=12345" (a spend's key, the journal's reports).
+function M.bound_text(bound)
+  local parts = {}
+  for name, value in pairs(bound or {}) do parts[#parts + 1] = name .. "=" .. tostring(value) end
+  sort(parts)
+  return concat(parts, " ")
 end
 
 -- Price → cap → confirm → evidence → send → reconcile, for the spend `s`.

@@ -30,31 +30,40 @@ local M = {}
 --- The class of each handle, by name ("order").
 M.classes = {}
 
--- A field path of a handle ("order.id") read on `h`.
+-- A field path ("order.id") as its keys ({ "order", "id" }), split once.
+local function keys(path)
+  local out = {}
+  for name in gmatch(path, "[^.]+") do out[#out + 1] = name end
+  return out
+end
+
+-- The value at the keys of a field path on `h`.
 local function read(h, path)
-  for name in gmatch(path, "[^.]+") do
+  for i = 1, #path do
     if h == nil then return nil end
-    h = h[name]
+    h = h[path[i]]
   end
   return h
 end
 
 -- tostring of a handle: the tree's `show` format and fields.
 local function describe(node)
-  local show = node.show
+  local show, paths = node.show, {}
+  for i = 2, #show do paths[i - 1] = keys(show[i]) end
   return function(self)
     local values = {}
-    for i = 2, #show do values[i - 1] = tostring(read(self, show[i])) end
-    return format(show[1], unpack(values, 1, #show - 1))
+    for i = 1, #paths do values[i] = tostring(read(self, paths[i])) end
+    return format(show[1], unpack(values, 1, #paths))
   end
 end
 
--- The path of each bound value from the handle: { { name, path } ...},
--- the handle's own first, then its parent's and up.
+-- The path of each bound value from the handle: { { name, keys } ...},
+-- the handle's own first, then its parent's and up (split once: bound()
+-- runs for every request).
 local function bound_paths(node)
   local out, prefix = {}, ""
   while node and node.param do
-    out[#out + 1] = { node.name, prefix .. node.field }
+    out[#out + 1] = { node.name, keys(prefix .. node.field) }
     prefix = prefix .. node.parent .. "."
     node = operations.handle[node.parent]
   end

@@ -104,7 +104,14 @@ end
 -- held at most (the call's time and its settle window, with room).
 function M.around(client, jobs, ttl, fn, ...)
   if not jobs.lock then return fn(...) end
-  local release, err = M.take(client, { dir = jobs.state_dir, wait = jobs.lock_wait, ttl = ttl })
+  return M.held(client, { dir = jobs.state_dir, wait = jobs.lock_wait, ttl = ttl }, fn, ...)
+end
+
+--- fn(...) under the lock of `client`'s account (taken with M.take's
+-- `opts`), let go after, even when fn raises. Returns fn's first two
+-- values, or nil, err when the lock could not be taken.
+function M.held(client, opts, fn, ...)
+  local release, err = M.take(client, opts)
   if not release then return nil, err end
   local results = { pcall(fn, ...) }
   release()
