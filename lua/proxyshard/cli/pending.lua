@@ -6,6 +6,7 @@
 -- @module proxyshard.cli.pending
 local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
+local base = require "proxyshard.model.base"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -80,14 +81,15 @@ function M.command.run(ctx, args)
     for _, r in ipairs(report) do if r.state == "unknown" then unknown = unknown + 1 end end
     local text = (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
       .. format("%d settled, %d still unknown", #report - unknown, unknown)
-    local code = ctx:result("pending", doc, text)
+    -- a list in --json even when empty ([], not {})
+    local code = ctx:result("pending", base.list(nil, doc), text)
     return unknown > 0 and exit.BY_KIND.unknown_outcome or code
   end
   local list, bad = client:pending(opts)
   if not list then return ctx:fail(bad) end
   M.report_bad(ctx, bad)
   for i, e in ipairs(list) do rows[i] = row(e) end
-  return ctx:result("pending", list, #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
+  return ctx:result("pending", base.list(nil, list), #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
 end
 
 return M
