@@ -324,7 +324,7 @@ lua5.4 -e 'package.path = package.path .. ";/usr/share/lua/5.3/?.lua;/usr/share/
   require "http.client"' 2>/dev/null || state[luahttp]="not installed (lua-http)"
 lua5.4 -e 'require "socket.http"' 2>/dev/null || { state[luasocket]="not installed (lua-socket)"; state[luasocket_raw]=${state[luasocket]}; }
 python3 -c "import requests" 2>/dev/null || state[requests]="not installed (python3 -c \"import requests\" fails)"
-have_map=$(lua5.4 -e 'local c = require("proxyshard").new { token = "t", base_url = "http://127.0.0.1:1" }
+have_map=$(lua5.4 -e 'local c = require("proxyshard").new { token = "test-token", base_url = "http://127.0.0.1:1" }
   io.write(type(c.map) == "function" and "yes" or "no")' 2>/dev/null)
 
 # curl CLI: a config file of K URLs (and the same three headers)

@@ -670,6 +670,23 @@ describe("the token", function()
     never_printed(out, err)
   end)
 
+  it("is not printed when a successful answer echoes it, in any spelling: text, --json and the REPL", function()
+    local wire = (SECRET:gsub("^t", "\\u0074")) -- JSON-escaped on the wire: the value is the token
+    local literal = (SECRET:gsub("%-", "\\\\u002d")) -- the value itself holds "\u002d"
+    sb:fault { path = "/user/api/me", status = 200, times = 30,
+      body = '{"email":"' .. wire .. " " .. literal .. '","active_orders":1,"wallet_balance":100}' }
+    local env = { PROXYSHARD_TOKEN = SECRET, PROXYSHARD_BASE_URL = sb.url }
+    for _, args in ipairs { "me", "--json me", "repl" } do
+      local out, err, code = proxyshard(args, env, "client:me()\nclient:me().email\nprint(tostring(client:me()))\n")
+      assert.are.equal(0, code, err)
+      never_printed(out, err)
+      -- no spelling at all: the part after the first escape is nowhere
+      assert.is_nil(out:find("0123456789abcdef", 1, true), args .. ": " .. out)
+      assert.matches("%[redacted%] %[redacted%]", out, 1, args)
+    end
+    sb:control("DELETE", "/_sandbox/faults")
+  end)
+
   it("from PROXYSHARD_TOKEN is not printed when the server echoes it", function()
     sb:fault { path = "/user/api/me", status = 500, body = '{"success":false,"message":"bad token ' .. SECRET .. '"}',
       times = 10 }

@@ -25,12 +25,12 @@ describe("proxyshard.new", function()
     local cases = {
       { nil, "options" }, { {}, "token" }, { { token = "" }, "token" }, { { token = "a\nb" }, "token" },
       { { token = "a\0b" }, "token" }, { { token = 5 }, "token" },
-      { { token = "t", base_url = "ftp://x" }, "base_url" },
-      { { token = "t", base_url = "https://user:pw@x" }, "base_url" },
-      { { token = "t", base_url = "http://api.example.com" }, "base_url" },
-      { { token = "t", timeout = 0 }, "timeout" }, { { token = "t", timeout = "30" }, "timeout" },
-      { { token = "t", connect_timeout = -1 }, "connect_timeout" },
-      { { token = "t", transport = {} }, "transport" },
+      { { token = "test-token", base_url = "ftp://x" }, "base_url" },
+      { { token = "test-token", base_url = "https://user:pw@x" }, "base_url" },
+      { { token = "test-token", base_url = "http://api.example.com" }, "base_url" },
+      { { token = "test-token", timeout = 0 }, "timeout" }, { { token = "test-token", timeout = "30" }, "timeout" },
+      { { token = "test-token", connect_timeout = -1 }, "connect_timeout" },
+      { { token = "test-token", transport = {} }, "transport" },
     }
     for _, case in ipairs(cases) do
       local ok, err = pcall(proxyshard.new, case[1])
@@ -42,10 +42,11 @@ describe("proxyshard.new", function()
   end)
 
   it("allows plain http to loopback, and elsewhere only when asked", function()
-    assert.is_table(proxyshard.new { token = "t", base_url = "http://127.0.0.1:8089",
+    assert.is_table(proxyshard.new { token = "test-token", base_url = "http://127.0.0.1:8089",
       transport = fake_transport.new() })
-    assert.is_table(proxyshard.new { token = "t", base_url = "http://localhost:1", transport = fake_transport.new() })
-    assert.is_table(proxyshard.new { token = "t", base_url = "http://api.example.com", allow_insecure = true,
+    assert.is_table(proxyshard.new { token = "test-token", base_url = "http://localhost:1",
+      transport = fake_transport.new() })
+    assert.is_table(proxyshard.new { token = "test-token", base_url = "http://api.example.com", allow_insecure = true,
       transport = fake_transport.new() })
   end)
 

@@ -127,7 +127,7 @@ describe("the rock", function()
     local script = [[
       local p = require "proxyshard"
       local m = p.money.cents(123456)
-      local c = p.new { token = "t", base_url = "http://127.0.0.1:1" }
+      local c = p.new { token = "test-token", base_url = "http://127.0.0.1:1" }
       local o = assert(c:order(5))
       local info, err = o:fetch()
       io.write(tostring(m), " ", package.searchpath("proxyshard.core", package.cpath), " ", err.kind, "\n")

@@ -112,6 +112,62 @@ describe("the token", function()
     client:close()
   end)
 
+  describe("echoed by the server in an answer", function()
+    local base = require "proxyshard.model.base"
+
+    it("is not in a result's text, in any spelling, though its field keeps what was sent", function()
+      -- on the wire JSON-escaped; in the second field the value itself holds an escape
+      local client = client_with { { status = 200, body = '{"email":"me+' .. JSON_ESCAPED .. '@x.test",'
+        .. '"active_orders":1,"wallet_balance":100}' } }
+      local me = assert(client:me())
+      assert.are.equal("me+" .. TOKEN .. "@x.test", me.email)
+      no_token_in(tostring(me), "tostring(me)")
+      assert.matches("^me%+%[redacted%]@x%.test: 1 active orders", tostring(me))
+    end)
+
+    it("is not in the text of a list, of its items, or of a page, even once escaped in the value", function()
+      local literal = TOKEN:gsub("/", "\\\\/") -- the value holds "\/": escaped on the wire once more
+      local client = client_with { { status = 200, body = '{"success":true,"count":2,"orders":['
+        .. '{"order_id":1,"product_name":"DC","cycle_name":"monthly","tag":"' .. literal .. '"},'
+        .. '{"order_id":2,"product_name":"DC","cycle_name":"monthly","tag":"' .. PERCENT .. '"}]}' } }
+      local page = assert(client:orders { status = "active" })
+      assert.are.equal(TOKEN:gsub("/", "\\/"), page.orders[1].tag)
+      for where, v in pairs { page = page, list = page.orders, item1 = page.orders[1], item2 = page.orders[2] } do
+        local text = tostring(v)
+        no_token_in(text, where)
+        assert.is_nil(text:find(literal, 1, true), where)
+        assert.is_nil(text:find(PERCENT, 1, true), where)
+        assert.matches("%[redacted%]", text, 1, where)
+      end
+    end)
+
+    it("marks the results from then on; before it, nothing is marked (no cost on the usual path)", function()
+      local client = client_with {
+        { status = 200, body = '{"email":"a@b.c","active_orders":1,"wallet_balance":1}' },
+        { status = 200, body = '{"email":"' .. TOKEN .. '","active_orders":1,"wallet_balance":1}' },
+        { status = 200, body = '{"success":true,"order":{"order_id":7,"product_name":"' .. TOKEN .. '"}}' },
+      }
+      local first = assert(client:me())
+      assert.is_nil(base.redactor_of(first))
+      assert.is_function(base.redactor_of(assert(client:me())))
+      local order = assert(client:order(7):fetch())
+      assert.is_function(base.redactor_of(order))
+      no_token_in(tostring(order), "tostring(order)")
+    end)
+  end)
+
+  it("shorter than 8 bytes is refused by new(), and not echoed in the refusal", function()
+    for _, short in ipairs { "x", "a1b2c3d" } do
+      local ok, err = pcall(proxyshard.new, { token = short, base_url = "http://127.0.0.1:9" })
+      assert.is_false(ok)
+      assert.are.equal("invalid_argument", err.kind)
+      assert.are.equal("token", err.argument)
+      assert.matches("too short %(" .. #short .. " bytes; a ProxyShard token has at least 8%)", err.message)
+      if #short > 1 then assert.is_nil(tostring(err):find(short, 1, true)) end
+    end
+    assert.is_table(proxyshard.new { token = "a1b2c3d4", base_url = "http://127.0.0.1:9" })
+  end)
+
   it("still goes out in the Authorization header", function()
     local client, fake = client_with { { status = 200, body = '{"email":"a@b.c"}' } }
     assert(client:me())

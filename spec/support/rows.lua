@@ -9,7 +9,7 @@ local M = {}
 -- A value each validator takes, for the rows' required arguments.
 M.SAMPLE = {
   id = 12345, quantity = 1, gb = 1, text = "Datacenter Proxy", addon_key = "p0f_slots", proxy_type = "premium",
-  user_id = "u-1", boolean = true, tag = "t", code = "DE",
+  user_id = "u-1", boolean = true, tag = "t", code = "DE", order_status = "active",
   signature_items = { { ip = "203.0.113.7", signature = "win11" } },
   deletion_items = { { ip = "203.0.113.7", value = true } },
 }

@@ -6,6 +6,7 @@ local errors = require "proxyshard.errors"
 local options = require "proxyshard.check.options"
 local retry = require "proxyshard.engine.retry"
 local url = require "proxyshard.wire.url"
+local redact = require "proxyshard.wire.redact"
 local integer = require "proxyshard.wire.integer"
 local proxy = require "proxyshard.check.proxy"
 
@@ -82,6 +83,11 @@ local function token(opts)
   end
   -- never echo the value: it is the secret
   if find(t, "[%z\1-\31\127]") then bad("token", "contains control characters") end
+  -- a token this short could not be told apart in what is printed, so
+  -- it could not be kept out of it (proxyshard.wire.redact): refused
+  if #t < redact.MIN_TOKEN then
+    bad("token", format("is too short (%d bytes; a ProxyShard token has at least %d)", #t, redact.MIN_TOKEN))
+  end
   return t
 end
 

@@ -35,6 +35,8 @@ Context.__index = Context
 -- known before the command line is even parsed) on `sys`.
 function M.new(sys, argv)
   local self = setmetatable({ sys = sys, redactors = {}, name = "proxyshard" }, Context)
+  -- for the JSON output: each string redacted before it is encoded
+  self.cleaner = function(text) return self:clean(text) end
   self:secret(sys.getenv("PROXYSHARD_TOKEN"))
   for i, a in ipairs(argv or {}) do
     if a == "--token" then self:secret(argv[i + 1]) end
@@ -47,23 +49,18 @@ end
 function Context:secret(token)
   if type(token) == "string" and token ~= "" then
     self.redactors[#self.redactors + 1] = redact.new(token)
-    -- a token too short for the redactor is replaced whole
-    if #token < redact.MIN_TOKEN then
-      self.redactors[#self.redactors + 1] = function(text)
-        local from, to = text:find(token, 1, true)
-        while from do
-          text = text:sub(1, from - 1) .. redact.MARK .. text:sub(to + 1)
-          from, to = text:find(token, from + #redact.MARK, true)
-        end
-        return text
-      end
-    end
   end
 end
 
 function Context:clean(text)
   for _, r in ipairs(self.redactors) do text = r(text) end
   return text
+end
+
+--- Write `doc` to stdout as one JSON document (proxyshard.cli.render),
+-- every string redacted before encoding.
+function Context:write_json(doc)
+  self.sys.out(self:clean(render.json(doc, self.cleaner)))
 end
 
 --- Write to stdout / stderr, redacted.
@@ -192,7 +189,7 @@ function Context:result(command, value, text, fields)
   if self.json then
     local doc = { ok = true, command = command, result = value }
     for k, v in pairs(fields or {}) do doc[k] = v end
-    self:out(render.json(doc))
+    self:write_json(doc)
   else
     local t = text or render.text(value)
     if t ~= "" then self:out(t .. "\n") end
@@ -207,7 +204,7 @@ function Context:fail(err, code, command)
   code = code or exit.for_error(err)
   self:err(tostring(err) .. "\n")
   if self.json then
-    self:out(render.json({ ok = false, command = command or self.command, error = render.error(err), exit = code }))
+    self:write_json({ ok = false, command = command or self.command, error = render.error(err), exit = code })
   end
   return code
 end

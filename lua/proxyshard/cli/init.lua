@@ -15,7 +15,6 @@ local context = require "proxyshard.cli.context"
 local system = require "proxyshard.cli.system"
 local exit = require "proxyshard.cli.exit"
 local run = require "proxyshard.cli.run"
-local render = require "proxyshard.cli.render"
 
 local M = {}
 
@@ -43,8 +42,7 @@ function M.main(argv, sys, ctx)
       command and (command .. " ") or ""))
     for _, a in ipairs(argv) do
       if a == "--json" then -- one document even so (nothing was parsed, so look for the flag)
-        ctx:out(render.json({ ok = false, command = command, exit = exit.USAGE,
-          error = { kind = "usage", message = args } }))
+        ctx:write_json({ ok = false, command = command, exit = exit.USAGE, error = { kind = "usage", message = args } })
         break
       end
     end

@@ -39,7 +39,10 @@ end
 
 local MAX_DEPTH = 12
 
-local function to_plain(v, depth)
+-- `clean` (text -> text) redacts every string before it is encoded: after
+-- encoding, a value that holds the token JSON-escaped (`\/`) would be
+-- escaped again and no longer match.
+local function to_plain(v, depth, clean)
   if depth > MAX_DEPTH then return nil end
   if is_money(v) then return v.cents end
   local tv = type(v)
@@ -51,35 +54,45 @@ local function to_plain(v, depth)
     end
     return v
   end
-  if tv == "string" or tv == "boolean" then return v end
+  if tv == "string" then return clean(v) end
+  if tv == "boolean" then return v end
   if tv ~= "table" then return nil end
   if is_handle(v) then return nil end
+  local marked = base.redactor_of(v)
+  if marked then
+    local outer = clean
+    clean = function(s) return marked(outer(s)) end
+  end
   if json.is_array(v) and (#v > 0 or base.is_list(v)) then
     local out = json.array {}
-    for i = 1, #v do out[i] = to_plain(v[i], depth + 1) end
+    for i = 1, #v do out[i] = to_plain(v[i], depth + 1, clean) end
     return out
   end
   local out = {}
   for k, x in pairs(v) do
     if type(k) == "string" and k:sub(1, 1) ~= "_" then
-      local plain = to_plain(x, depth + 1)
+      local plain = to_plain(x, depth + 1, clean)
       if plain ~= nil then
-        out[is_money(x) and (k .. "_cents") or k] = plain
+        out[clean(is_money(x) and (k .. "_cents") or k)] = plain
       end
     end
   end
   return out
 end
 
+local function same(s) return s end
+
 --- A library value as plain data for JSON: money as integer cents (its
--- field renamed `<name>_cents`), models as objects, lists as arrays.
-function M.plain(v)
-  return to_plain(v, 0)
+-- field renamed `<name>_cents`), models as objects, lists as arrays;
+-- every string (keys too) through `clean` (text -> text, default none) and
+-- the redactor a result is marked with (proxyshard.model.base).
+function M.plain(v, clean)
+  return to_plain(v, 0, clean or same)
 end
 
---- One JSON document, with a newline.
-function M.json(doc)
-  return json.encode(M.plain(doc)) .. "\n"
+--- One JSON document, with a newline; strings through `clean` (M.plain).
+function M.json(doc, clean)
+  return json.encode(M.plain(doc, clean)) .. "\n"
 end
 
 -- The fields of an error worth a machine's while (the message is already

@@ -34,6 +34,19 @@ else
   why = "no token (PROXYSHARD_TOKEN or --token-file)"
 end
 
+-- Lua's loop prints results through the global print: ours redacts the
+-- client's token in every spelling, whatever is printed (a model, a field,
+-- a string the server echoed).
+if client then
+  local redactor = require("proxyshard.engine.call").redactor(client)
+  local select, concat = select, table.concat
+  rawset(_G, "print", function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = redactor(tostring((select(i, ...)))) end
+    io.stdout:write(concat(parts, "\t"), "\n")
+  end)
+end
+
 rawset(_G, "proxyshard", proxyshard)
 rawset(_G, "money", money)
 help.global()

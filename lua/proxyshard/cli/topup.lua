@@ -168,7 +168,7 @@ local function finish(ctx, doc, text, failures, fields)
   if ctx.json then
     local out = { ok = false, command = "top-up", result = doc, error = render.error(failures[1]), exit = code }
     for k, v in pairs(fields or {}) do out[k] = v end
-    ctx:out(render.json(out))
+    ctx:write_json(out)
   else
     ctx:out(text .. "\n")
   end

@@ -43,6 +43,22 @@ function M.keep_secret(client, token)
   }
 end
 
+--- `client`'s redactor (text -> text, every spelling of its token
+-- replaced), for what prints a client's results (the REPL).
+-- @local
+function M.redactor(client)
+  return secrets[client].redact
+end
+
+--- `client`'s redactor once its server has echoed the token in an
+-- answer (results from then on are marked with it: proxyshard.handles), or
+-- nil while it never has.
+-- @local
+function M.echoed(client)
+  local secret = secrets[client]
+  return secret and secret.echoed and secret.redact or nil
+end
+
 --- The header line that holds `client`'s token, for a digest of it (the
 -- name of the account's files, proxyshard.jobs.state): never printed.
 -- @local
@@ -184,6 +200,11 @@ function M.perform(self, call, ctx)
         error = terr and { kind = terr.kind, message = redactor(tostring(terr.message)),
           request_sent = terr.request_sent },
       })
+    end
+    -- an answer that holds the token marks the client's results from now
+    -- on (the scan is one plain search for an answer with no escapes)
+    if res and res.body and not secret.echoed and secret.redact(res.body) ~= res.body then
+      secret.echoed = true
     end
     local value, err = response.interpret(call, res, terr, seen)
     if value ~= nil then return value end

@@ -40,7 +40,18 @@ function M.journal(client, dir)
   return journal_of.open(state.path(path, client, "journal"))
 end
 
-local function check(opts)
+-- The call options among `o`.
+local function call_options(o)
+  local out = {}
+  for name, v in pairs(o) do
+    if settings.CALL_OPTIONS[name] then out[name] = v end
+  end
+  return out
+end
+
+-- Every option checked before the journal is read: the call options by
+-- the rule every call has (a Call begun and dropped), settle by its own.
+local function check(client, opts)
   if opts ~= nil and type(opts) ~= "table" then return nil, errors.invalid("opts", "must be a table") end
   opts = opts or {}
   local unknown = options.unknown(opts, OPTIONS, "opts")
@@ -49,6 +60,8 @@ local function check(opts)
     local ok, err = settings.seconds(opts.settle, "settle")
     if not ok then return nil, err end
   end
+  local call, err = calls.begin(client, call_options(opts))
+  if not call then return nil, err end
   return opts
 end
 
@@ -56,7 +69,7 @@ end
 -- lines it could not read (`{ line, text }`: a line torn by a crash).
 -- opts.state_dir: another state directory.
 function M.pending(client, opts)
-  local o, err = check(opts)
+  local o, err = check(client, opts)
   if not o then return nil, err end
   local j
   j, err = M.journal(client, o.state_dir)
@@ -98,7 +111,7 @@ end
 -- settle (seconds, default 10), the call options (for the reads).
 -- `only` (a flow's): settle only the entries of that operation and handle.
 function M.run(client, opts, only)
-  local o, err = check(opts)
+  local o, err = check(client, opts)
   if not o then return nil, err end
   local j
   j, err = M.journal(client, o.state_dir)
@@ -107,12 +120,8 @@ function M.run(client, opts, only)
   local report = {}
   for _, e in ipairs(list) do
     if not only or only(e) then
-      local call_opts = {}
-      for name, v in pairs(o) do
-        if settings.CALL_OPTIONS[name] then call_opts[name] = v end
-      end
       local call
-      call, err = calls.begin(client, call_opts)
+      call, err = calls.begin(client, call_options(o))
       if not call then return nil, err end
       local how, charged, note = verdict(client, e, call, o.settle or M.SETTLE)
       if how == nil then return nil, note end -- the account could not be read: nothing is settled

@@ -15,6 +15,7 @@ local operations = require "proxyshard.operations"
 local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
 local base = require "proxyshard.model.base"
+local calls = require "proxyshard.engine.call"
 
 local ipairs = ipairs
 local select = select
@@ -85,32 +86,45 @@ local function maker(node, class)
   end
 end
 
+-- What every method returns: its values, the result marked with the
+-- client's redactor once its server has echoed the token
+-- (proxyshard.model.base: the result's text never shows it).
+local function returned(self, result, ...)
+  if result ~= nil then
+    local redactor = calls.echoed(self.client or self)
+    if redactor then base.redacting(result, redactor) end
+  end
+  return result, ...
+end
+
 -- A row's method. Positional rows take (args..., opts); table rows take
 -- (params, opts). A spending row goes through the one spending flow.
 local function method(row)
   local n = row.args == "table" and 1 or #row.args
   if row.spends then
     return function(self, ...)
-      return require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...)))
+      return returned(self, require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...))))
     end
   end
   return function(self, ...)
-    return engine.run(self, row, { ... }, (select(n + 1, ...)))
+    return returned(self, engine.run(self, row, { ... }, (select(n + 1, ...))))
   end
 end
 
 -- The method of a row's `all`: every page (proxyshard.flows.pages).
 local function all_pages(row)
   if row.all.params then
-    return function(self, params, opts) return require("proxyshard.flows.pages").run(self, row, params, opts) end
+    return function(self, params, opts)
+      return returned(self, require("proxyshard.flows.pages").run(self, row, params, opts))
+    end
   end
-  return function(self, opts) return require("proxyshard.flows.pages").run(self, row, nil, opts) end
+  return function(self, opts) return returned(self, require("proxyshard.flows.pages").run(self, row, nil, opts)) end
 end
 
 -- A flow written by hand: require(flow)[fn or "run"](handle, ...).
 local function flow_method(flow, fn)
   fn = fn or "run"
-  return function(self, ...) return require(flow)[fn](self, ...) end
+  return function(self, ...) return returned(self, require(flow)[fn](self, ...)) end
 end
 
 for _, node in ipairs(operations.handles) do

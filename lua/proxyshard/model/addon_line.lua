@@ -8,8 +8,19 @@ local ipairs = ipairs
 
 local M = {}
 
-local AddonLine = { __name = "proxyshard.addon_line" }
-AddonLine.__index = AddonLine
+local function describe(self)
+  local text = format("%s: %s × %s", self.addon_key or "?", self.qty or "?",
+    self.price_per_unit and tostring(self.price_per_unit) or "?")
+  local p = self.pending
+  if p and p.action == "downgrade" then
+    text = text .. format(" (downgrade to %s at renewal)", p.next_qty or "?")
+  elseif p and p.action then
+    text = text .. format(" (%s at renewal)", p.action)
+  end
+  return text
+end
+
+local AddonLine = base.class("proxyshard.addon_line", describe)
 
 --- Wrap a converted AddonLine (see proxyshard.shapes.addon_line).
 function M.new(fields)
@@ -22,18 +33,6 @@ function AddonLine:next_qty()
   if p and p.action == "downgrade" and p.next_qty then return p.next_qty end
   if p and p.action == "cancel" then return 0 end
   return self.qty
-end
-
-function AddonLine:__tostring()
-  local text = format("%s: %s × %s", self.addon_key or "?", self.qty or "?",
-    self.price_per_unit and tostring(self.price_per_unit) or "?")
-  local p = self.pending
-  if p and p.action == "downgrade" then
-    text = text .. format(" (downgrade to %s at renewal)", p.next_qty or "?")
-  elseif p and p.action then
-    text = text .. format(" (%s at renewal)", p.action)
-  end
-  return text
 end
 
 --- The line for add-on `key` in a list of lines (nil when absent).

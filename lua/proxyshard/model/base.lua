@@ -4,18 +4,64 @@
 -- a metatable named after it, so that it prints as one readable line; a
 -- list of models prints one line per item. `success` is the protocol's,
 -- not the answer's: wrapping drops it.
+--
+-- A result of a client whose server has echoed its token (in any
+-- spelling) carries that client's redactor (`redacting`): its text, and
+-- the text of every model and list inside it, shows the token as
+-- "[redacted]" — in a script's tostring as in the REPL. The fields keep
+-- what the server sent.
 local setmetatable = setmetatable
+local getmetatable = getmetatable
+local rawget = rawget
+local pairs = pairs
+local type = type
 local tostring = tostring
 local concat = table.concat
 local format = string.format
 
 local M = {}
 
---- A model class named `name` ("proxyshard.quote"), printed by `describe`.
+-- The redactor of each marked result, keyed weakly: nothing on the table.
+local redactors = setmetatable({}, { __mode = "k" })
+
+local function shown(self, text)
+  local r = redactors[self]
+  if r then return r(text) end
+  return text
+end
+
+--- A model class named `name` ("proxyshard.quote"), printed by `describe`
+-- (redacted when the model is marked).
 function M.class(name, describe)
-  local class = { __name = name, __tostring = describe }
+  local class = { __name = name }
+  if describe then class.__tostring = function(self) return shown(self, describe(self)) end end
   class.__index = class
   return class
+end
+
+local MAX_DEPTH = 8
+
+local function mark(t, redactor, depth)
+  if depth > MAX_DEPTH or redactors[t] then return end
+  local mt = getmetatable(t)
+  -- a handle (it has `bound`) leads to its client: not a result's part
+  if type(mt) == "table" and rawget(mt, "bound") then return end
+  redactors[t] = redactor
+  for _, v in pairs(t) do
+    if type(v) == "table" then mark(v, redactor, depth + 1) end
+  end
+end
+
+--- Mark `result` and the tables inside it with `redactor` (text -> text):
+-- their tostring is redacted from now on. Returns `result`.
+function M.redacting(result, redactor)
+  if type(result) == "table" then mark(result, redactor, 0) end
+  return result
+end
+
+--- The redactor `t` was marked with, or nil.
+function M.redactor_of(t)
+  return redactors[t]
 end
 
 --- Wrap `fields` in `class`.
@@ -50,7 +96,7 @@ function List:__tostring()
   if #self == 0 then return "(none)" end
   local lines = {}
   for i = 1, #self do lines[i] = tostring(self[i]) end
-  return concat(lines, "\n")
+  return shown(self, concat(lines, "\n"))
 end
 
 --- Wrap each item of `items` in `class`, and the list itself in a list

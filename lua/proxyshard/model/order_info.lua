@@ -1,5 +1,6 @@
 --- An order's details as GET /user/api/orders/{id} returned them:
 -- add-on lines, p0f slot use, prices (money values) and status.
+local base = require "proxyshard.model.base"
 local setmetatable = setmetatable
 local tostring = tostring
 local ipairs = ipairs
@@ -9,8 +10,24 @@ local addon_line = require "proxyshard.model.addon_line"
 
 local M = {}
 
-local OrderInfo = { __name = "proxyshard.order_info" }
-OrderInfo.__index = OrderInfo
+-- order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; p0f slots 1/3 used, 3 next period
+local function describe(self)
+  local about = {}
+  for _, v in ipairs({ "product_name", "cycle_name", "status" }) do
+    if self[v] then about[#about + 1] = self[v] end
+  end
+  local head = format("order %s (%s)", tostring(self.order_id), concat(about, ", "))
+  local parts = {}
+  for _, line in ipairs(self.addons) do parts[#parts + 1] = tostring(line) end
+  if self.p0f_slots_available then
+    parts[#parts + 1] = format("p0f slots %s/%s used, %s next period", tostring(self.p0f_slots_used or "?"),
+      tostring(self.p0f_slots_available), tostring(self.p0f_slots_next or "?"))
+  end
+  if #parts == 0 then return head .. ": no add-ons" end
+  return head .. ": " .. concat(parts, "; ")
+end
+
+local OrderInfo = base.class("proxyshard.order_info", describe)
 
 --- Wrap the converted `order` object (see proxyshard.shapes.order).
 function M.new(fields)
@@ -28,23 +45,6 @@ function OrderInfo:p0f_slots_free()
   if self.p0f_slots_available == nil or self.p0f_slots_used == nil then return nil end
   local free = self.p0f_slots_available - self.p0f_slots_used
   return free > 0 and free or 0
-end
-
--- order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; p0f slots 1/3 used, 3 next period
-function OrderInfo:__tostring()
-  local about = {}
-  for _, v in ipairs({ "product_name", "cycle_name", "status" }) do
-    if self[v] then about[#about + 1] = self[v] end
-  end
-  local head = format("order %s (%s)", tostring(self.order_id), concat(about, ", "))
-  local parts = {}
-  for _, line in ipairs(self.addons) do parts[#parts + 1] = tostring(line) end
-  if self.p0f_slots_available then
-    parts[#parts + 1] = format("p0f slots %s/%s used, %s next period", tostring(self.p0f_slots_used or "?"),
-      tostring(self.p0f_slots_available), tostring(self.p0f_slots_next or "?"))
-  end
-  if #parts == 0 then return head .. ": no add-ons" end
-  return head .. ": " .. concat(parts, "; ")
 end
 
 return M

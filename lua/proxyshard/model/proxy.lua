@@ -7,17 +7,16 @@ local tostring = tostring
 
 local M = {}
 
-local Proxy = { __name = "proxyshard.proxy" }
-Proxy.__index = Proxy
+-- 203.0.113.10 (active, signature linux, http :8080, socks :1080)
+local function describe(self)
+  return format("%s (%s, signature %s, http :%s, socks :%s)", self.ip or "?", self.status or "?",
+    self.signature or "none", tostring(self.http_port or "?"), tostring(self.socks_port or "?"))
+end
+
+local Proxy = base.class("proxyshard.proxy", describe)
 
 function M.new(fields)
   return setmetatable(fields, Proxy)
-end
-
--- 203.0.113.10 (active, signature linux, http :8080, socks :1080)
-function Proxy:__tostring()
-  return format("%s (%s, signature %s, http :%s, socks :%s)", self.ip or "?", self.status or "?",
-    self.signature or "none", tostring(self.http_port or "?"), tostring(self.socks_port or "?"))
 end
 
 --- Wrap each item of a converted list.

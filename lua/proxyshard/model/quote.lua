@@ -6,8 +6,19 @@ local base = require "proxyshard.model.base"
 
 local M = {}
 
-local Quote = { __name = "proxyshard.quote" }
-Quote.__index = Quote
+local function show(v)
+  if v == nil then return "?" end
+  return tostring(v)
+end
+
+-- p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)
+local function describe(self)
+  return format("%s +%s on order %s: %s × %s = %s (%s → %s)", self.addon_key, show(self.add_qty),
+    show(self.order_id), show(self.add_qty), show(self.price_per_unit), show(self.total),
+    show(self.current_qty), show(self.new_qty))
+end
+
+local Quote = base.class("proxyshard.quote", describe)
 
 --- From the converted calculate answer: current_qty, add_qty and new_qty
 -- are integers; price_per_unit and total are money values. A quote for
@@ -22,18 +33,6 @@ function M.new(r, ctx)
   r.order_id, r.addon_key = order_id, addon_key
   r.total, r.add_total = r.add_total, nil
   return base.wrap(Quote, r)
-end
-
-local function show(v)
-  if v == nil then return "?" end
-  return tostring(v)
-end
-
--- p0f_slots +2 on order 12345: 2 × $0.30 = $0.60 (3 → 5)
-function Quote:__tostring()
-  return format("%s +%s on order %s: %s × %s = %s (%s → %s)", self.addon_key, show(self.add_qty),
-    show(self.order_id), show(self.add_qty), show(self.price_per_unit), show(self.total),
-    show(self.current_qty), show(self.new_qty))
 end
 
 return M

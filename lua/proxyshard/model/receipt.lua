@@ -6,8 +6,16 @@ local base = require "proxyshard.model.base"
 
 local M = {}
 
-local Receipt = { __name = "proxyshard.receipt" }
-Receipt.__index = Receipt
+local function describe(self)
+  local text = format("bought %s +%d on order %s", self.addon_key, self.add_qty, self.order_id) .. base.cost(self)
+  if self.addons_price_paid then
+    text = text .. "; add-ons paid on this order: " .. tostring(self.addons_price_paid)
+  end
+  if self.message then text = text .. " (" .. self.message .. ")" end
+  return text
+end
+
+local Receipt = base.class("proxyshard.receipt", describe)
 
 --- `r` is the converted purchase answer (or what reconciliation found);
 -- `ctx.values` the purchase's checked values. What it cost (charged,
@@ -22,15 +30,6 @@ end
 --- The add-on line this purchase was for, when the answer listed it.
 function Receipt:line()
   return addon_line.find(self.addons, self.addon_key)
-end
-
-function Receipt:__tostring()
-  local text = format("bought %s +%d on order %s", self.addon_key, self.add_qty, self.order_id) .. base.cost(self)
-  if self.addons_price_paid then
-    text = text .. "; add-ons paid on this order: " .. tostring(self.addons_price_paid)
-  end
-  if self.message then text = text .. " (" .. self.message .. ")" end
-  return text
 end
 
 return M

@@ -5,8 +5,19 @@ local base = require "proxyshard.model.base"
 
 local M = {}
 
-local ScheduleChange = { __name = "proxyshard.schedule_change" }
-ScheduleChange.__index = ScheduleChange
+local function describe(self)
+  local what
+  if self.action == "downgrade" then
+    what = format("%s on order %s: downgrade to %d scheduled for the next renewal",
+      self.addon_key, self.order_id, self.next_qty)
+  else
+    what = format("%s on order %s: pending downgrade cancelled", self.addon_key, self.order_id)
+  end
+  if self.message then what = what .. " (" .. self.message .. ")" end
+  return what
+end
+
+local ScheduleChange = base.class("proxyshard.schedule_change", describe)
 
 --- `action` is "downgrade" or "cancel_downgrade" (the row's name tells);
 -- next_qty only for a downgrade.
@@ -21,18 +32,6 @@ end
 --- The add-on line concerned, when the answer listed it.
 function ScheduleChange:line()
   return addon_line.find(self.addons, self.addon_key)
-end
-
-function ScheduleChange:__tostring()
-  local what
-  if self.action == "downgrade" then
-    what = format("%s on order %s: downgrade to %d scheduled for the next renewal",
-      self.addon_key, self.order_id, self.next_qty)
-  else
-    what = format("%s on order %s: pending downgrade cancelled", self.addon_key, self.order_id)
-  end
-  if self.message then what = what .. " (" .. self.message .. ")" end
-  return what
 end
 
 return M
