@@ -65,7 +65,13 @@ end
 describe("the commands", function()
   it("are one per operation row, named after it or its row's own command name, plus top-up and repl", function()
     local all = commands.all()
-    assert.are.equal(#operations.rows + #commands.HAND_WRITTEN, #all)
+    -- a hand-written command may serve a row in place of the one it would make (proxies)
+    local served = 0
+    for _, module in ipairs(commands.HAND_WRITTEN) do
+      if require(module).command.serves then served = served + 1 end
+    end
+    assert.are.equal(1, served)
+    assert.are.equal(#operations.rows + #commands.HAND_WRITTEN - served, #all)
     for _, row in ipairs(operations.rows) do
       local command = commands.for_row(row)
       assert.is_table(command, row.handle .. "." .. row.name)
@@ -301,6 +307,69 @@ describe("against the sandbox", function()
       assert.are.equal(2, code)
       assert.matches("add_qty must be an integer", err)
       assert.are.equal(0, #sb:requests())
+    end)
+  end)
+
+  describe("proxies", function()
+    it("prints one line per proxy and nothing else with --format, in each format, IPv6 in brackets", function()
+      local out, err, code = proxyshard("proxies 12345 12346 --format url --scheme socks5h", env)
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      local n = 0
+      for line in out:gmatch("[^\n]+") do
+        n = n + 1
+        assert.matches("^socks5h://sbx1234[56]:sandbox%-pass%-1234[56]%-%d@[%[%]%x%.:]+:9%d%d%d$", line)
+      end
+      assert.are.equal(7, n) -- 5 of 12345, 2 of 12346
+      assert.matches("@%[2001:db8::10%]:9001\n", out)
+      out = proxyshard("proxies 12345 --format txt", env)
+      assert.matches("^203%.0%.113%.10:8001:sbx12345:sandbox%-pass%-12345%-1\n", out)
+      out = proxyshard("proxies 12345 --format '{ip} {socks_port}'", env)
+      assert.matches("^203%.0%.113%.10 9001\n203%.0%.113%.11 9002\n", out)
+      out = proxyshard("proxies 12345 --format csv", env)
+      assert.matches("^ip,http_port,socks_port,username,password,status,signature,until,order_id\n", out)
+      assert.are.equal(6, select(2, out:gsub("\n", "")))
+      out = proxyshard("proxies 12345 --format json", env)
+      for line in out:gmatch("[^\n]+") do assert.are.equal(12345, json_of(line).order_id) end
+    end)
+
+    it("prints a table with the passwords and the order of each IP, and no stray line", function()
+      local out, err, code = proxyshard("proxies 12345", env)
+      assert.are.equal(0, code, err)
+      assert.matches("^ORDER ID%s+IP%s+HTTP PORT%s+SOCKS PORT%s+USERNAME%s+PASSWORD%s+STATUS", out)
+      assert.matches("\n12345%s+203%.0%.113%.10%s+8001%s+9001%s+sbx12345%s+sandbox%-pass%-12345%-1%s", out)
+      assert.is_nil(out:find("order tag", 1, true))
+    end)
+
+    it("with --all-active reads every active Datacenter/ISP order, and leaves residential ones out", function()
+      local out, err, code = proxyshard("proxies --all-active --format '{order_id}'", env)
+      assert.are.equal(0, code, err)
+      local orders = {}
+      for id in out:gmatch("%d+") do orders[id] = true end
+      assert.is_true(orders["12345"])
+      assert.is_nil(orders["12400"])
+      assert.is_nil(orders["12401"])
+    end)
+
+    it("refuses a residential order as not a Datacenter/ISP order (exit 7), printing no list", function()
+      local out, err, code = proxyshard("proxies 12345 12400 --format txt", env)
+      assert.are.equal(7, code)
+      assert.are.equal("", out)
+      assert.matches("order 12400 is not a Datacenter/ISP order: it has no proxy list", err)
+    end)
+
+    it("refuses a bad format or scheme before any request (exit 2)", function()
+      local before = #sb:requests()
+      for _, args in ipairs { "--format tx", "--format '{ipp}'", "--format '{ip'", "--scheme sock5" } do
+        local out, err, code = proxyshard("proxies 12345 " .. args, env)
+        assert.are.equal(2, code, args)
+        assert.are.equal("", out, args)
+        assert.matches("invalid_argument", err, 1, true)
+      end
+      local out, _, code = proxyshard("--json proxies 12345 --format txt", env)
+      assert.are.equal(2, code)
+      assert.matches("two outputs", json_of(out).error.message)
+      assert.are.equal(before, #sb:requests())
     end)
   end)
 

@@ -249,7 +249,7 @@ local rows = {
     class = "read", summary = "one page of the proxy type's sub-users",
     params = { PROXY_TYPE, { "offset", at = "query", check = "offset" }, { "limit", at = "query", check = "limit" } },
     args = "table",
-    answer = { success = "boolean", count = "integer", data = { list = shapes.sub_user }, required = { "data" } },
+    answer = { success = "boolean", count = "integer", data = { list = shapes.sub_user } },
     all = { method = "all_sub_users", field = "sub_users",
       summary = "every sub-user of the proxy type, all pages read" },
     model = "sub_user_page", example = 'client:residential("premium"):sub_users{ limit = 50 }' },
@@ -295,7 +295,7 @@ local rows = {
   { name = "fetch", handle = "sub_user", method = "GET", path = "/user/api/proxies/sub-user/{user_id}",
     class = "read", summary = "the sub-user: name, proxy password, traffic",
     params = { USER_ID, PROXY_TYPE }, args = {},
-    answer = { success = "boolean", data = { list = shapes.sub_user_detail }, required = { "data" } },
+    answer = { success = "boolean", data = { list = shapes.sub_user_detail } },
     model = "sub_user_info", command = "sub-user",
     example = 'client:residential("premium"):sub_user("u-1"):fetch()' },
 

@@ -126,7 +126,9 @@ end
 local list, by_name
 
 --- The hand-written commands' modules.
-M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl" }
+-- A hand-written command that `serves` a row ("order.proxies") takes the
+-- place of the command the row would make.
+M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl", "proxyshard.cli.proxies" }
 
 --- The commands of `rows`, then the hand-written ones: the list and the
 -- commands by name. Raises when two have one name.
@@ -141,7 +143,15 @@ function M.make(rows)
     names[command.name] = command
     made[#made + 1] = command
   end
-  for _, row in ipairs(rows) do add(M.from_row(row)) end
+  local served = {}
+  for _, module in ipairs(M.HAND_WRITTEN) do
+    local command = require(module).command
+    if command.serves then served[command.serves] = command end
+  end
+  for _, row in ipairs(rows) do
+    local by_hand = served[row.handle .. "." .. row.name]
+    if by_hand then by_hand.row = row else add(M.from_row(row)) end
+  end
   for _, module in ipairs(M.HAND_WRITTEN) do add(require(module).command) end
   return made, names
 end

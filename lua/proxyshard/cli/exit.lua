@@ -15,10 +15,11 @@ M.CODES = {
     .. "bought", { "budget" } },
   { 4, "unknown_outcome", "a purchase or change may or may not have happened: check (e.g. `proxyshard order "
     .. "ID`) before running it again", { "unknown_outcome" } },
-  { 5, "auth", "the token is missing or was refused, or the call is forbidden", { "auth", "forbidden" } },
+  { 5, "auth", "the token is missing or was refused", { "auth" } },
   { 6, "not_found", "no such order or resource", { "not_found" } },
-  { 7, "refused", "the API refused the request: not enough balance or slots, an inactive order...",
-    { "validation", "api" } },
+  { 7, "refused", "the API refused the request: not enough balance or slots, an inactive order, a call the "
+    .. "order does not have (HTTP 403: the proxy list of a residential order)...",
+    { "validation", "forbidden", "api" } },
   { 8, "unavailable", "the API could not be reached or failed (network, tls, timeout, rate_limited, server)",
     { "network", "tls", "timeout", "rate_limited", "server" } },
   { 9, "decode", "the answer was not what the API documents", { "decode" } },

@@ -51,8 +51,8 @@ function M.main(argv, sys, ctx)
   ctx:configure(args)
   local command = commands.find(args.command)
   ctx.command = command.name
-  if command.row then return run.run(ctx, command, args) end
-  return command.run(ctx, args)
+  if command.run then return command.run(ctx, args) end
+  return run.run(ctx, command, args)
 end
 
 -- Where the details of an internal error go: a file in the state

@@ -118,7 +118,7 @@ function M.build()
     .. "exit 11 at once).")
     :argname("SECONDS"):convert(function(s) return tonumber(s) end)
   for _, command in ipairs(commands.all()) do
-    if command.row then
+    if not command.configure then
       add_row_command(parser, command, state)
     else
       local cmd = parser:command(command.name, command.summary):target("command_" .. command.name)

@@ -25,10 +25,10 @@ local confirm = require "proxyshard.cli.confirm"
 local progress = require "proxyshard.cli.progress"
 local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
+local order_set = require "proxyshard.cli.orders"
 
 local ipairs = ipairs
 local pairs = pairs
-local setmetatable = setmetatable
 local tostring = tostring
 local format = string.format
 local concat = table.concat
@@ -36,68 +36,7 @@ local concat = table.concat
 local M = {}
 
 M.ADDON = "p0f_slots"
-M.DEFAULT_CONCURRENCY = 4
-
--- An error raised inside fn (a bug, not an error value) as a failure.
-local function raised(message)
-  return setmetatable({ kind = "internal", message = tostring(message) }, {
-    __tostring = function(e) return "proxyshard internal error: " .. e.message end,
-  })
-end
-
---- fn(item) over `list`, `concurrency` at a time (client:map):
--- { { value =, err = }, ... } in order; or nil, err when map refuses its
--- arguments. An error raised in fn becomes an internal error value.
-function M.each(client, list, fn, concurrency)
-  local results, err = client:map(list, function(item) return fn(item) end, { concurrency = concurrency })
-  if not results then return nil, err end
-  for _, r in ipairs(results) do
-    if r.err ~= nil and not errors.is(r.err) then r.err = raised(r.err) end
-  end
-  return results
-end
-
--- `ids` with each order once, in the order first seen: a run works per
--- order, not per list entry (12345 given twice, or 012345, or an order on
--- two pages of a list that shifted while it was read, is topped up once).
--- `twice` gets the ids that were repeated.
-local function once_each(ids, twice)
-  local out, seen = {}, {}
-  for _, id in ipairs(ids) do
-    if seen[id] then
-      if seen[id] == 1 then twice[#twice + 1] = id end
-      seen[id] = seen[id] + 1
-    else
-      seen[id] = 1
-      out[#out + 1] = id
-    end
-  end
-  return out
-end
-
--- The orders to top up: the ids given, or every active one; each once.
-local function order_ids(client, args, twice)
-  if args.all_active and #args.orders > 0 then
-    return nil, errors.invalid("--all-active", "and a list of orders are two lists: give one")
-  end
-  if args.all_active then
-    local all, err = client:all_orders({ status = "active" })
-    if not all then return nil, err end
-    local ids = {}
-    for _, o in ipairs(all) do ids[#ids + 1] = o.order_id end
-    return once_each(ids, {})
-  end
-  if #args.orders == 0 then
-    return nil, errors.invalid("orders", "are missing: give order ids, or --all-active")
-  end
-  local ids = {}
-  for i, text in ipairs(args.orders) do
-    local id, err = validate.id(values.integer(text), format("orders[%d]", i))
-    if not id then return nil, err end
-    ids[#ids + 1] = id
-  end
-  return once_each(ids, twice)
-end
+M.DEFAULT_CONCURRENCY = order_set.DEFAULT_CONCURRENCY
 
 -- Step 1 for one order: { order_id, free_before, missing, quote } or nil, err.
 local function plan(client, id, wanted)
@@ -218,19 +157,15 @@ function M.run(ctx, args)
   local cap
   cap, err = validate.amount(values.dollars(args.max_total), "max_total")
   if not cap then return ctx:fail(err) end
-  local concurrency = M.DEFAULT_CONCURRENCY
-  if args.concurrency then
-    -- client:map's own range, checked before any request
-    concurrency, err = require("proxyshard.flows.map").concurrency(values.integer(args.concurrency))
-    if not concurrency then return ctx:fail(err) end
-  end
+  -- client:map's own range, checked before any request
+  local concurrency
+  concurrency, err = order_set.concurrency(args.concurrency)
+  if not concurrency then return ctx:fail(err) end
   local client
   client, err = ctx:client()
   if not client then return ctx:fail(err) end
-  local twice = {}
-  local ids
-  ids, err = order_ids(client, args, twice)
-  if not ids then return ctx:fail(err) end
+  local ids, twice = order_set.ids(client, args)
+  if not ids then return ctx:fail(twice) end
   for _, id in ipairs(twice) do
     ctx:err(format("proxyshard: order %d is given more than once: it is topped up once\n", id))
   end
@@ -238,7 +173,7 @@ function M.run(ctx, args)
   -- 1. read
   local bar = progress.for_run(ctx, #ids, "reading")
   local read
-  read, err = M.each(client, ids, function(id)
+  read, err = order_set.each(client, ids, function(id)
     local p, perr = plan(client, id, wanted)
     bar:step(tostring(id))
     return p, perr
@@ -295,7 +230,7 @@ function M.run(ctx, args)
   -- 3. buy
   bar:stage("buying", #to_buy)
   local bought
-  bought, err = M.each(client, to_buy, function(p)
+  bought, err = order_set.each(client, to_buy, function(p)
     local result, berr = client:order(p.order_id):top_up_p0f(wanted, { max_total = p.reserved, journal = true,
       reconcile = args.reconcile or nil })
     bar:step(tostring(p.order_id))

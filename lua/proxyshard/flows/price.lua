@@ -35,8 +35,11 @@ local QUOTE = operations.find("addon", "quote")
 local QUOTE_ORDER = operations.find("client", "quote_order")
 
 -- The kinds of failure that mean "the API cannot price this" rather than
--- "the price could not be asked": an estimate then has no total.
-local NO_PRICE = { validation = true, not_found = true, decode = true, api = true }
+-- "the price could not be asked": an estimate then has no total. An
+-- estimate quotes values read from the order (the caller's own were
+-- checked before pricing), so a value the price calculation's checks
+-- refuse (an order of quantity 0) is no price, not the caller's mistake.
+local NO_PRICE = { validation = true, not_found = true, decode = true, api = true, invalid_argument = true }
 
 -- An estimate from the price of a new order: the quote for `params`, or
 -- a price without a total (and why) when the API refuses to price it.

@@ -89,27 +89,40 @@ function M.cost(r)
   return text
 end
 
-local List = { __name = "proxyshard.list" }
-List.__index = List
+-- The lists' metatables: the plain one and those with methods of their own.
+local lists = {}
 
-function List:__tostring()
+local function list_text(self)
   if #self == 0 then return "(none)" end
   local lines = {}
   for i = 1, #self do lines[i] = tostring(self[i]) end
   return shown(self, concat(lines, "\n"))
 end
 
+--- A list class named `name` with `methods` (name -> function): a list
+-- that prints its items a line each, and has those methods.
+function M.list_class(name, methods)
+  local class = { __name = name, __tostring = list_text }
+  for k, fn in pairs(methods or {}) do class[k] = fn end
+  class.__index = class
+  lists[class] = true
+  return class
+end
+
+local List = M.list_class("proxyshard.list")
+
 --- Wrap each item of `items` in `class`, and the list itself in a list
--- that prints its items a line each. nil stays nil.
-function M.list(class, items)
+-- (`list_class`, default the plain one) that prints its items a line
+-- each. nil stays nil.
+function M.list(class, items, list_class)
   if items == nil then return nil end
   for i = 1, #items do setmetatable(items[i], class) end
-  return setmetatable(items, List)
+  return setmetatable(items, list_class or List)
 end
 
 --- Is `t` one of these lists?
 function M.is_list(t)
-  return getmetatable(t) == List
+  return lists[getmetatable(t)] == true
 end
 
 return M

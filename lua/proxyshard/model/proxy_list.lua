@@ -4,9 +4,13 @@ local proxy = require "proxyshard.model.proxy"
 
 local M = {}
 
---- The list of proxies of the converted answer `r`, and the order's tag.
-function M.new(r)
-  return proxy.list(r.data), r.order_tag
+--- The list of proxies of the converted answer `r`, each with the
+-- `order_id` it belongs to (a list of several orders' proxies stays
+-- readable), and the order's tag.
+function M.new(r, ctx)
+  local items, order_id = r.data, ctx and ctx.values.order_id
+  for i = 1, #items do items[i].order_id = order_id end
+  return proxy.list(items), r.order_tag
 end
 
 return M

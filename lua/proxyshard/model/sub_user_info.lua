@@ -22,11 +22,16 @@ function SubUser:handle()
 end
 
 --- The first (only) item of the answer's `data` list; the id is the
--- handle's when the answer leaves it out.
+-- handle's when the answer leaves it out. An answer that lists none (the
+-- document leaves `data` optional, and a list may be empty): for a read,
+-- no such sub-user (not_found); for the create, a refusal, which the
+-- engine makes an unknown outcome (the sub-user may exist now).
 function M.new(r, ctx)
   local item = r.data and r.data[1]
   if item == nil then
-    return nil, require("proxyshard.errors").new("decode", "the answer lists no sub-user",
+    local id = ctx.values.user_id
+    return nil, require("proxyshard.errors").new(ctx.row.class == "write" and "decode" or "not_found",
+      "the answer lists no sub-user" .. (id and (" " .. tostring(id)) or ""),
       { method = ctx.row.method, path = ctx.row.path })
   end
   item.user_id = item.user_id or ctx.values.user_id

@@ -18,7 +18,7 @@ end)
 function M.new(r, ctx)
   local values = ctx.values
   local offset, limit = values.offset or 0, values.limit or order_page.DEFAULT_LIMIT
-  local users = r.data
+  local users = r.data or {} -- the document leaves `data` optional: none listed
   for i = 1, #users do users[i].residential = ctx.handle end
   users = base.list(sub_user_info.class, users)
   -- the answer's count is of all sub-users: it says where the list ends
