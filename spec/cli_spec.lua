@@ -57,6 +57,7 @@ local function fake_system(opts)
     echo = function() end,
     execute = os.execute,
     open = io.open,
+    now = function() return opts.now or os.time() end,
     stdout = function() return table.concat(out) end,
     stderr = function() return table.concat(err) end,
   }
@@ -65,12 +66,12 @@ end
 describe("the commands", function()
   it("are one per operation row, named after it or its row's own command name, plus top-up and repl", function()
     local all = commands.all()
-    -- a hand-written command may serve a row in place of the one it would make (proxies)
+    -- a hand-written command may serve a row in place of the one it would make (proxies, orders)
     local served = 0
     for _, module in ipairs(commands.HAND_WRITTEN) do
       if require(module).command.serves then served = served + 1 end
     end
-    assert.are.equal(1, served)
+    assert.are.equal(2, served)
     assert.are.equal(#operations.rows + #commands.HAND_WRITTEN - served, #all)
     for _, row in ipairs(operations.rows) do
       local command = commands.for_row(row)
@@ -91,7 +92,8 @@ describe("the commands", function()
     assert.are.equal("proxyshard purchase ORDER_ID ADDON_KEY ADD_QTY [--max-total DOLLARS] [--reconcile] "
       .. "[--settle SECONDS] [--yes] [--dry-run]", commands.usage(purchase))
     assert.are.equal("proxyshard sign ORDER_ID IP=SIGNATURE...", commands.usage(commands.find("sign")))
-    assert.are.equal("proxyshard orders --status STATUS [--offset N] [--limit N] [--all]",
+    assert.are.equal("proxyshard orders [--status STATUS] [--expiring DAYS] [--offset N] [--limit N] [--all] "
+      .. "[--concurrency N]",
       commands.usage(commands.find("orders")))
     assert.are.equal("proxyshard add-data PROXY_TYPE USER_ID GB", commands.usage(commands.find("add-data")))
     -- every spending command takes the cap
@@ -245,7 +247,8 @@ describe("against the sandbox", function()
     it("prints the order as text, amounts in dollars", function()
       local out, err, code = proxyshard("order 12345", env)
       assert.are.equal(0, code, err)
-      assert.are.equal("order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; p0f slots 1/3 used, "
+      assert.are.equal("order 12345 (Datacenter Proxy, monthly, active, 5 IPs, expires 2026-12-01T09:00:00Z, "
+        .. "auto-renewal on): p0f_slots: 3 × $0.30; p0f slots 1/3 used, "
         .. "3 next period\n", out)
       assert.are.equal("", err)
     end)
@@ -271,10 +274,42 @@ describe("against the sandbox", function()
       assert.are.equal(lines[1]:find("CYCLE NAME"), lines[2]:find("monthly"))
     end)
 
-    it("reads every page with --all", function()
+    it("reads every page with --all, in the JSON shape of one page", function()
       local out, err, code = proxyshard("--json orders --status all --all", env)
       assert.are.equal(0, code, err)
-      assert.is_true(#json_of(out).result >= 5)
+      local all = json_of(out).result
+      assert.are.equal(6, #all.orders)
+      assert.are.equal(6, all.count)
+      out = proxyshard("--json orders --status all --limit 2", env)
+      local page = json_of(out).result
+      assert.are.equal(2, #page.orders)
+      assert.are.equal(2, page.next_offset)
+      for key in pairs(page) do assert.is_not_nil(({ orders = 1, count = 1, next_offset = 1 })[key], key) end
+      for key in pairs(all) do assert.is_not_nil(({ orders = 1, count = 1, next_offset = 1 })[key], key) end
+    end)
+
+    it("shows status, expiry and days left, IPs, auto-renewal and tag; --expiring DAYS soonest first", function()
+      -- the clock of the sandbox's fixture, so that days left do not move with the machine's
+      local now = require("proxyshard.wire.time").parse("2026-11-25T12:00:00Z")
+      local function run(argv)
+        local state = shell.tmpdir("orders")
+        local sys = fake_system { env = setmetatable({ PROXYSHARD_STATE_DIR = state }, { __index = env }), now = now }
+        local code = cli.main(argv, sys)
+        return code, sys.stdout(), sys.stderr()
+      end
+      local code, out, err = run { "orders", "--status", "all", "--all" }
+      assert.are.equal(0, code, err)
+      assert.matches("^ORDER ID%s+PRODUCT NAME%s+CYCLE NAME%s+STATUS%s+EXPIRES AT%s+DAYS LEFT%s+IPS%s+AUTO RENEWAL"
+        .. "%s+TAG\n", out)
+      assert.matches("\n12345%s+Datacenter Proxy%s+monthly%s+active%s+2026%-12%-01T09:00:00Z%s+5%s+5%s+yes"
+        .. "%s+sandbox\n", out)
+      assert.matches("\n12346%s+ISP Proxy%s+monthly%s+on%-hold%s+2026%-10%-15T12:30:00Z%s+%-41%s+2%s+no", out)
+      code, out, err = run { "--json", "orders", "--expiring", "30" }
+      assert.are.equal(0, code, err)
+      local ids, days = {}, {}
+      for i, o in ipairs(json_of(out).result.orders) do ids[i], days[i] = o.order_id, o.days_left end
+      assert.are.same({ 12345, 12347 }, ids) -- the active ones with a date within 30 days, soonest first
+      assert.are.same({ 5, 25 }, days)
     end)
 
     it("exits 6 for an order that does not exist, the error's line on stderr", function()
@@ -300,9 +335,9 @@ describe("against the sandbox", function()
       local _, err, code = proxyshard("bogus", env)
       assert.are.equal(2, code)
       assert.matches("unknown command 'bogus'", err)
-      _, err, code = proxyshard("orders", env)
+      _, err, code = proxyshard("orders --status open", env)
       assert.are.equal(2, code)
-      assert.matches("'%-%-status'", err)
+      assert.matches("%-%-status must be one of active, on%-hold, cancelled, all", err)
       _, err, code = proxyshard("quote 12345 p0f_slots lots", env)
       assert.are.equal(2, code)
       assert.matches("add_qty must be an integer", err)

@@ -170,7 +170,7 @@ describe("requests on the wire", function()
     assert.are.equal(2, info:p0f_slots_free())
     assert.is_nil(info.expires_at)
     assert.is_true(info.auto_renewal)
-    assert.are.equal("order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; "
+    assert.are.equal("order 12345 (Datacenter Proxy, monthly, active, 5 IPs, auto-renewal on): p0f_slots: 3 × $0.30; "
       .. "p0f slots 1/3 used, 3 next period", tostring(info))
   end)
 end)

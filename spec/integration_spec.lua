@@ -43,7 +43,8 @@ describe("against the sandbox over HTTP", function()
     assert.are.equal(3, line.qty)
     assert.are.equal(30, line.price_per_unit.cents)
     assert.is_nil(line.pending)
-    assert.are.equal("order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; "
+    assert.are.equal("order 12345 (Datacenter Proxy, monthly, active, 5 IPs, expires 2026-12-01T09:00:00Z, "
+      .. "auto-renewal on): p0f_slots: 3 × $0.30; "
       .. "p0f slots 1/3 used, 3 next period", tostring(info))
   end)
 

@@ -105,7 +105,8 @@ describe("against the sandbox", function()
     assert.matches("proxyshard, money, help and client are loaded; client is the proxyshard client for "
       .. sb.url:gsub("%p", "%%%0") .. " %(token set%)", out)
     assert.matches("\norder = client:order%(order_id%)\n  order:fetch%(%[opts%]%)%s+the order's details", out)
-    assert.matches("\n> client:order%(12345%):fetch%(%)\norder 12345 %(Datacenter Proxy, monthly, active%): p0f_slots: "
+    assert.matches("\n> client:order%(12345%):fetch%(%)\norder 12345 %(Datacenter Proxy, monthly, active, 5 IPs, "
+      .. "expires 2026%-12%-01T09:00:00Z, auto%-renewal on%): p0f_slots: "
       .. "3 × %$0%.30; p0f slots 1/3 used, 3 next period\n", out)
     assert.matches("proxyshard order 12345 — the order handle", out)
     assert.matches("\n%$100%.50\n", out)

@@ -1,92 +1,130 @@
---- The orders a command works on (`top-up`, `proxies`): the ids given on
--- the command line or every active order (`--all-active`), each once, and
--- fn(order) over them several at a time (client:map).
+--- `proxyshard orders [--status S] [--expiring DAYS] [--offset N] [--limit N] [--all]`:
+-- the orders with what a customer watches — status, expiry and days left,
+-- IPs, auto-renewal, tag. The list answer has none of status and IPs, so
+-- each order of the page is read too (several at a time, client:map).
+-- --expiring DAYS reads every page and keeps the orders that expire
+-- within DAYS days (or have expired), soonest first. The JSON result has
+-- one shape, with or without --all: { orders = [...], count, next_offset }.
 -- @module proxyshard.cli.orders
 local errors = require "proxyshard.errors"
 local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
+local order_set = require "proxyshard.cli.order_set"
+local render = require "proxyshard.cli.render"
+local time = require "proxyshard.wire.time"
+local base = require "proxyshard.model.base"
 
 local ipairs = ipairs
-local setmetatable = setmetatable
-local tostring = tostring
 local format = string.format
+local sort = table.sort
 
 local M = {}
 
-M.DEFAULT_CONCURRENCY = 4
+--- The text table's columns.
+M.COLUMNS = { "order_id", "product_name", "cycle_name", "status", "expires_at", "days_left", "ips", "auto_renewal",
+  "tag" }
 
--- An error raised inside fn (a bug, not an error value) as a failure.
-local function raised(message)
-  return setmetatable({ kind = "internal", message = tostring(message) }, {
-    __tostring = function(e) return "proxyshard internal error: " .. e.message end,
-  })
+--- The products whose orders are IPs (their quantity is the IP count).
+M.IP_PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
+
+M.command = {
+  name = "orders",
+  serves = "client.orders",
+  summary = "the orders: status, expiry and days left, IPs, auto-renewal and tag (--expiring DAYS: soonest first)",
+  usage = "proxyshard orders [--status STATUS] [--expiring DAYS] [--offset N] [--limit N] [--all] [--concurrency N]",
+}
+
+function M.command.configure(cmd)
+  cmd:option("--status", "active (default), on-hold, cancelled or all"):argname("STATUS"):target("status")
+  cmd:option("--expiring", "only the orders that expire within DAYS days (or have expired), soonest first; "
+    .. "reads every page"):argname("DAYS"):target("expiring")
+  cmd:option("--offset", "the page's first order (default 0)"):argname("N"):target("offset")
+  cmd:option("--limit", "orders on the page, 1 to 100 (default 20)"):argname("N"):target("limit")
+  cmd:flag("--all", "every page"):target("all")
+  cmd:option("--concurrency", format("orders read at once (default %d)", order_set.DEFAULT_CONCURRENCY))
+    :argname("N"):target("concurrency")
+  cmd:epilog("The library calls: client:orders{ status = ..., offset = ..., limit = ... } (one page), "
+    .. "client:all_orders{ status = ... } (every page), and client:order(ID):fetch() for each.")
 end
 
---- fn(item) over `list`, `concurrency` at a time (client:map):
--- { { value =, err = }, ... } in order; or nil, err when map refuses its
--- arguments. An error raised in fn becomes an internal error value.
-function M.each(client, list, fn, concurrency)
-  local results, err = client:map(list, function(item) return fn(item) end,
-    { concurrency = concurrency or M.DEFAULT_CONCURRENCY })
-  if not results then return nil, err end
-  for _, r in ipairs(results) do
-    if r.err ~= nil and not errors.is(r.err) then r.err = raised(r.err) end
+-- The command line checked before any request: the list's parameters,
+-- the days, the concurrency; or nil, err.
+local function checked(args)
+  local status, err = validate.order_status(args.status or "active", "--status")
+  if not status then return nil, err end
+  local c = { status = status }
+  if args.expiring then
+    c.expiring, err = validate.quantity(values.integer(args.expiring), "--expiring", 0)
+    if not c.expiring then return nil, err end
   end
-  return results
+  if args.offset then
+    c.offset, err = validate.offset(values.integer(args.offset), "--offset")
+    if not c.offset then return nil, err end
+  end
+  if args.limit then
+    c.limit, err = validate.limit(values.integer(args.limit), "--limit")
+    if not c.limit then return nil, err end
+  end
+  c.every = args.all or c.expiring ~= nil
+  if c.every and (c.offset or c.limit) then
+    return nil, errors.invalid(args.all and "--all" or "--expiring",
+      "reads every page: it takes no --offset or --limit")
+  end
+  c.concurrency, err = order_set.concurrency(args.concurrency)
+  if not c.concurrency then return nil, err end
+  return c
 end
 
--- `ids` with each order once, in the order first seen: a run works per
--- order, not per list entry (12345 given twice, or 012345, or an order on
--- two pages of a list that shifted while it was read, is handled once).
--- `twice` gets the ids that were repeated.
-local function once_each(ids, twice)
-  local out, seen = {}, {}
-  for _, id in ipairs(ids) do
-    if seen[id] then
-      if seen[id] == 1 then twice[#twice + 1] = id end
-      seen[id] = seen[id] + 1
-    else
-      seen[id] = 1
-      out[#out + 1] = id
-    end
-  end
-  return out
+-- One order's line: the summary with the details' status, IPs and expiry.
+local function line(summary, info, now)
+  local expires = info.expires_at or summary.expires_at
+  return {
+    order_id = summary.order_id, product_name = summary.product_name or info.product_name,
+    cycle_name = summary.cycle_name or info.cycle_name, status = info.status, expires_at = expires,
+    days_left = time.days_left(expires, now),
+    ips = M.IP_PRODUCTS[summary.product_name or info.product_name] and info.quantity or nil,
+    auto_renewal = info.auto_renewal, tag = summary.tag or info.tag,
+  }
 end
 
---- The orders of a run: `args.orders` (text ids) or, with
--- `args.all_active`, every active order for which keep(summary) is not
--- false; each once. Returns the ids and those given more than once; or
--- nil, err (nothing sent for a bad id).
-function M.ids(client, args, keep)
-  local twice = {}
-  if args.all_active and #args.orders > 0 then
-    return nil, errors.invalid("--all-active", "and a list of orders are two lists: give one")
+function M.command.run(ctx, args)
+  local c, err = checked(args)
+  if not c then return ctx:fail(err) end
+  local client
+  client, err = ctx:client()
+  if not client then return ctx:fail(err) end
+  local summaries, count, next_offset
+  if c.every then
+    summaries, err = client:all_orders { status = c.status }
+    if not summaries then return ctx:fail(err) end
+    count = #summaries
+  else
+    local page
+    page, err = client:orders { status = c.status, offset = c.offset, limit = c.limit }
+    if not page then return ctx:fail(err) end
+    summaries, count, next_offset = page.orders, page.count, page.next_offset
   end
-  if args.all_active then
-    local all, err = client:all_orders({ status = "active" })
-    if not all then return nil, err end
-    local ids = {}
-    for _, o in ipairs(all) do
-      if not keep or keep(o) ~= false then ids[#ids + 1] = o.order_id end
-    end
-    return once_each(ids, {}), twice
+  local read
+  read, err = order_set.each(client, summaries, function(s) return client:order(s.order_id):fetch() end,
+    c.concurrency)
+  if not read then return ctx:fail(err) end
+  local now, lines = ctx.sys.now(), {}
+  for i, r in ipairs(read) do
+    if r.err then return ctx:fail(r.err) end
+    local l = line(summaries[i], r.value, now)
+    if c.expiring == nil or (l.days_left ~= nil and l.days_left <= c.expiring) then lines[#lines + 1] = l end
   end
-  if #args.orders == 0 then
-    return nil, errors.invalid("orders", "are missing: give order ids, or --all-active")
+  if c.expiring then
+    sort(lines, function(a, b)
+      if a.days_left ~= b.days_left then return a.days_left < b.days_left end
+      return a.order_id < b.order_id
+    end)
+    count = #lines
   end
-  local ids = {}
-  for i, text in ipairs(args.orders) do
-    local id, err = validate.id(values.integer(text), format("orders[%d]", i))
-    if not id then return nil, err end
-    ids[#ids + 1] = id
-  end
-  return once_each(ids, twice), twice
-end
-
---- --concurrency N checked by client:map's own rule (default DEFAULT_CONCURRENCY).
-function M.concurrency(text)
-  if text == nil then return M.DEFAULT_CONCURRENCY end
-  return require("proxyshard.flows.map").concurrency(values.integer(text))
+  local text = render.table(lines, M.COLUMNS)
+  if next_offset then text = text .. format("\n(%d orders, more from --offset %d)", count or #lines, next_offset) end
+  -- a list, so that none is [] in JSON
+  return ctx:result("orders", { orders = base.list(nil, lines), count = count, next_offset = next_offset }, text)
 end
 
 return M

@@ -10,7 +10,7 @@
 -- --all-active it is left out.
 -- @module proxyshard.cli.proxies
 local errors = require "proxyshard.errors"
-local order_set = require "proxyshard.cli.orders"
+local order_set = require "proxyshard.cli.order_set"
 local render = require "proxyshard.cli.render"
 local export = require "proxyshard.model.proxy_export"
 local proxy = require "proxyshard.model.proxy"

@@ -25,6 +25,8 @@ function M.real()
     echo = function(on) os.execute(on and "stty echo 2>/dev/null" or "stty -echo 2>/dev/null") end,
     execute = os.execute,
     open = io.open,
+    --- seconds since the epoch: what "days left" counts from
+    now = os.time,
   }
 end
 

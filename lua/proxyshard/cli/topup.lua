@@ -25,7 +25,7 @@ local confirm = require "proxyshard.cli.confirm"
 local progress = require "proxyshard.cli.progress"
 local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
-local order_set = require "proxyshard.cli.orders"
+local order_set = require "proxyshard.cli.order_set"
 
 local ipairs = ipairs
 local pairs = pairs

@@ -10,12 +10,21 @@ local addon_line = require "proxyshard.model.addon_line"
 
 local M = {}
 
--- order 12345 (Datacenter Proxy, monthly, active): p0f_slots: 3 × $0.30; p0f slots 1/3 used, 3 next period
+-- The products whose quantity is a number of IPs.
+local IP_PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
+
+-- order 12345 (Datacenter Proxy, monthly, active, 5 IPs, expires 2026-12-01T09:00:00Z, auto-renewal on):
+-- p0f_slots: 3 × $0.30; p0f slots 1/3 used, 3 next period
 local function describe(self)
   local about = {}
   for _, v in ipairs({ "product_name", "cycle_name", "status" }) do
     if self[v] then about[#about + 1] = self[v] end
   end
+  if self.quantity and IP_PRODUCTS[self.product_name] then
+    about[#about + 1] = format("%d IP%s", self.quantity, self.quantity == 1 and "" or "s")
+  end
+  if self.expires_at then about[#about + 1] = "expires " .. self.expires_at end
+  if self.auto_renewal ~= nil then about[#about + 1] = "auto-renewal " .. (self.auto_renewal and "on" or "off") end
   local head = format("order %s (%s)", tostring(self.order_id), concat(about, ", "))
   local parts = {}
   for _, line in ipairs(self.addons) do parts[#parts + 1] = tostring(line) end
