@@ -1,6 +1,6 @@
 --- The control endpoints of the sandbox, under /_sandbox/: no token, not
 -- in the request log, not hit by faults.
---   GET /_sandbox/ledger     the charges        GET /_sandbox/requests   the request log
+--   GET /_sandbox/ledger     the charges        GET /_sandbox/requests   the request log (and its bounds)
 --   GET /_sandbox/state      everything         POST /_sandbox/reset     back to the fixture
 --   GET|POST|DELETE /_sandbox/faults   list, add (a rule: proxyshard.sandbox.faults), clear
 local cjson = require "cjson"
@@ -22,12 +22,15 @@ function control.ledger(sb)
   return respond(200, { ledger = sb:ledger() })
 end
 
+-- The two dumps are written by the state itself, which pauses between
+-- pieces of a long request log (see State:log_json); `log` tells the log's
+-- size and bounds.
 function control.requests(sb)
-  return respond(200, { requests = sb:requests() })
+  return respond(200, '{"log":' .. json.encode(sb:log_stats()) .. ',"requests":' .. sb:log_json() .. "}")
 end
 
 function control.state(sb)
-  return respond(200, sb:snapshot())
+  return respond(200, sb:snapshot_json())
 end
 
 function control.reset(sb)

@@ -47,7 +47,34 @@
 -- line looked at before lua-http reads the chunk, and answered 413 as soon
 -- as the next chunk would pass the cap. A 413 closes the connection, since
 -- the rest of the body is left unread (after a bounded drain, so the close
--- does not reset the connection under the client's feet).
+-- does not reset the connection under the client's feet). A chunked body
+-- whose framing is broken is answered 400 the same way.
+--
+-- The request head guard: before lua-http parses a request,
+-- proxyshard.sandbox.head_guard reads its head off the socket and checks
+-- it. lua-http spins at 100% CPU, deaf to everything, SIGTERM included, on
+-- a Content-Length or Transfer-Encoding it cannot read, answers an empty
+-- 503 or 400 to too many or unparsable header fields, and drops a request
+-- line over 4 KiB without a word. A head the guard refuses is answered 400,
+-- 408, 414 or 505, written on the socket itself (lua-http has no stream
+-- state for it), and the connection closes; a sound head is put back for
+-- lua-http to parse. Every answer the server makes itself (these, 413,
+-- 500) is in the API's error shape, ApiError JSON.
+--
+-- What comes in must be UTF-8: the target (also once %-decoded) and the
+-- header values (checked by the guard) and the body (checked here); else
+-- 400. Answers and the control dumps echo it, and they are JSON.
+--
+-- Slow and idle clients: a connection that sends nothing is closed after
+-- IDLE_TIMEOUT (lua-http would keep it for ever: its own idle timeout
+-- starts after a first request); a head must come whole within
+-- HEAD_TIMEOUT of its first byte (else 408); a body within READ_TIMEOUT.
+-- Each connection is a coroutine of its own, so the others, /health
+-- included, are served meanwhile; a long dump of the request log pauses
+-- between pieces (`state.pause`, set here) for the same reason.
+-- `Server:step_seconds` tells how long the controller step under way has
+-- run: bin/proxyshard-sandbox's SIGTERM backstop uses it against code that
+-- never yields.
 
 -- Debian packages lua-http for Lua 5.1-5.3 only; it runs on 5.4 once the
 -- 5.3/5.2 share dirs are on the path. Only touch package.path when the plain
@@ -63,7 +90,12 @@ end
 
 local http_server = require_http()
 local http_headers = require "http.headers"
+local reason_phrases = require "http.h1_reason_phrases"
 local cqueues = require "cqueues"
+local ce = require "cqueues.errno"
+local json = require "proxyshard.wire.json"
+local head_guard = require "proxyshard.sandbox.head_guard"
+local text = require "proxyshard.sandbox.text"
 
 local M = {}
 
@@ -72,6 +104,12 @@ Server.__index = Server
 
 -- Seconds to wait for a client to send its headers and body.
 local READ_TIMEOUT = 30
+-- Seconds a request head may take from its first byte (then 408), and a
+-- connection may sit idle before its next request (then it is closed): a
+-- client that opens connections and sends little or nothing holds each one
+-- only that long.
+local HEAD_TIMEOUT = 10
+local IDLE_TIMEOUT = 10
 -- Largest request body accepted; the API's bodies are a few hundred bytes,
 -- a fault rule with a canned body a few KiB.
 local MAX_BODY_BYTES = 64 * 1024
@@ -161,8 +199,14 @@ local function header_table(req_headers)
   return headers
 end
 
-local TOO_LARGE_BODY = ('{"success":false,"message":"Request body too large: the sandbox takes at most %d bytes"}')
-  :format(MAX_BODY_BYTES)
+-- An answer in the API's error shape (ApiError: success false, a message).
+local function api_error(status, message, headers)
+  local h = { ["content-type"] = "application/json" }
+  for k, v in pairs(headers or {}) do h[k] = v end
+  return { status = status, headers = h, body = json.encode { success = false, message = message } }
+end
+
+local TOO_LARGE_BODY = ("Request body too large: the sandbox takes at most %d bytes"):format(MAX_BODY_BYTES)
 
 local function declared_too_large(headers)
   local length = headers["content-length"]
@@ -177,19 +221,21 @@ local function is_chunked(headers)
 end
 
 -- Size announced by the next chunk's size line, which is put back for
--- lua-http to read; nil when there is no such line (lua-http then reports
--- the error itself).
+-- lua-http to read; false for a line that is no size line (lua-http would
+-- take "5x" for 5); nil when no line came (lua-http then reports the
+-- closed or silent connection itself).
 local function next_chunk_size(stream, timeout)
   local sock = stream.connection.socket
   local line = sock and sock:xread("*L", timeout)
   if not line then return nil end
   sock:unget(line)
-  local hex = line:match("^(%x+)")
-  return hex and tonumber(hex, 16)
+  local hex = line:match("^(%x+)[ \t]*[;\r]")
+  return hex and tonumber(hex, 16) or false
 end
 
--- The whole body as a string, or nil and "too large", or nil and a read
--- error (the client went away or timed out).
+-- The whole body as a string, or nil and "too large", nil and "malformed"
+-- (chunked framing broken), or nil and a read error (the client went away
+-- or timed out).
 local function read_capped_body(stream, headers)
   local deadline = cqueues.monotime() + READ_TIMEOUT
   local chunked = is_chunked(headers)
@@ -198,11 +244,12 @@ local function read_capped_body(stream, headers)
     local left = deadline - cqueues.monotime()
     if chunked then
       local next_size = next_chunk_size(stream, left)
+      if next_size == false then return nil, "malformed" end
       if next_size and size + next_size > MAX_BODY_BYTES then return nil, "too large" end
     end
-    local chunk, err = stream:get_next_chunk(left)
+    local chunk, err, errno = stream:get_next_chunk(left)
     if chunk == nil then
-      if err ~= nil then return nil, err end
+      if err ~= nil then return nil, errno == ce.EILSEQ and "malformed" or err end
       -- lua-http reads a connection closed early as the end of the body
       local declared = not chunked and tonumber(headers["content-length"] or "")
       if declared and size < declared then return nil, "incomplete" end
@@ -215,17 +262,16 @@ local function read_capped_body(stream, headers)
   end
 end
 
--- Closes a connection whose request body was answered before it was read:
--- FIN after the answer, then what the client still sends is read and thrown
--- away, within bounds, before the close. Closing with unread data would send
--- an RST, which can make the client lose the answer it has not read yet.
+-- Closes a socket whose request was answered before it was read: FIN after
+-- the answer, then what the client still sends is read and thrown away,
+-- within bounds, before the close. Closing with unread data would send an
+-- RST, which can make the client lose the answer it has not read yet.
 local LINGER_SECONDS, LINGER_BYTES = 2, 4 * 1024 * 1024
-local function close_lingering(stream)
-  local sock = stream.connection:take_socket()
-  if not sock then return end
+local function linger_close(sock)
   -- errors come back as values (cqueues raises most by default): any of
   -- them ends the drain, and the socket is closed whatever happened
   sock:onerror(function(_, _, why) return why end)
+  sock:clearerr() -- lua-http leaves a parse error set on the socket
   sock:shutdown("w")
   local deadline, drained = cqueues.monotime() + LINGER_SECONDS, 0
   while drained < LINGER_BYTES do
@@ -237,23 +283,41 @@ local function close_lingering(stream)
   sock:close()
 end
 
--- 413 in the API's error shape; the connection closes after it, as the rest
--- of the body is left unread.
-local function refuse_body(self, stream, method, target)
-  write_response(stream, method, {
-    status = 413,
-    headers = { ["content-type"] = "application/json", connection = "close" },
-    body = TOO_LARGE_BODY,
-  })
-  log_line(self, "%s %s -> 413 (body over %d bytes)", method, target, MAX_BODY_BYTES)
+local function close_lingering(stream)
+  local sock = stream.connection:take_socket()
+  if sock then linger_close(sock) end
+end
+
+-- Refuses a request whose body is not read to its end (too large, broken
+-- chunked framing): the answer, then the connection closes, as the rest of
+-- the body is left unread.
+local function refuse_body(self, stream, method, target, status, message)
+  write_response(stream, method, api_error(status, message, { connection = "close" }))
+  log_line(self, "%s %s -> %d (%s)", method, target, status, message)
   close_lingering(stream)
 end
 
-local INTERNAL_ERROR = {
-  status = 500,
-  headers = { ["content-type"] = "application/json" },
-  body = '{"success":false,"message":"Sandbox internal error"}',
-}
+-- Refuses a request whose head the guard did not pass on to lua-http (see
+-- proxyshard.sandbox.head_guard): lua-http has no stream state for it, so
+-- the answer is written on the socket itself, then the connection closes
+-- (where the next request would start is unknown).
+local function refuse_head(self, stream, status, message)
+  local conn = stream.connection
+  -- a pipelined request answers after the one before it has answered
+  if conn.pipeline:peek() ~= stream then cqueues.poll(stream.pipeline_cond, READ_TIMEOUT) end
+  local sock = conn:take_socket()
+  if not sock then return end
+  sock:onerror(function(_, _, why) return why end)
+  local res = api_error(status, message)
+  local head = { ("HTTP/1.1 %d %s\r\n"):format(status, reason_phrases[tostring(status)] or "Error") }
+  for name, value in pairs(res.headers) do head[#head + 1] = name .. ": " .. value .. "\r\n" end
+  head[#head + 1] = ("content-length: %d\r\nconnection: close\r\n\r\n"):format(#res.body)
+  sock:xwrite(table.concat(head) .. res.body, "n", READ_TIMEOUT)
+  log_line(self, "request head refused -> %d (%s)", status, message)
+  linger_close(sock)
+end
+
+local INTERNAL_ERROR = api_error(500, "Sandbox internal error")
 
 -- Calls `fn(...)`; a sandbox bug becomes a 500 answer and a log line.
 local function answer_or_500(self, fn, ...)
@@ -278,8 +342,19 @@ local function wait_for_answer(self, res, method, target)
 end
 
 local function onstream(self, stream)
+  -- The head is read and checked before lua-http parses it (see
+  -- proxyshard.sandbox.head_guard); a head it would choke on is refused here.
+  local sock = stream.connection.socket
+  if not sock then return end
+  local head, status, message = head_guard.read(sock, self.head_timeout)
+  if not head then
+    if status then return refuse_head(self, stream, status, message) end
+    return close_connection(stream) -- the client went away mid-head
+  end
   local req_headers = stream:get_headers(READ_TIMEOUT)
-  if not req_headers then return end
+  -- cannot happen to a head the guard passed, short of a socket error; the
+  -- connection is closed here rather than left to lua-http's shutdown
+  if not req_headers then return close_connection(stream) end
   local method = req_headers:get(":method") or "GET"
   local target = req_headers:get(":path") or "/"
   local path, query = target:match("^([^?]*)%?(.*)$")
@@ -288,7 +363,7 @@ local function onstream(self, stream)
 
   -- Refused before the body is sent at all when the client waits for a
   -- "100 Continue".
-  if declared_too_large(headers) then return refuse_body(self, stream, method, target) end
+  if declared_too_large(headers) then return refuse_body(self, stream, method, target, 413, TOO_LARGE_BODY) end
 
   -- Answer "Expect: 100-continue" (curl sends it for bodies over 1 KiB),
   -- otherwise the client waits a second before sending the body.
@@ -300,7 +375,8 @@ local function onstream(self, stream)
   end
 
   local body, why = read_capped_body(stream, headers)
-  if why == "too large" then return refuse_body(self, stream, method, target) end
+  if why == "too large" then return refuse_body(self, stream, method, target, 413, TOO_LARGE_BODY) end
+  if why == "malformed" then return refuse_body(self, stream, method, target, 400, "Malformed chunked body") end
   if body == nil then
     -- The client went away or timed out. The connection is closed here: left
     -- to lua-http, a stream whose peer closed mid-body spins in its shutdown
@@ -308,6 +384,15 @@ local function onstream(self, stream)
     -- whole server.
     log_line(self, "%s %s: body not read (%s), connection closed", method, target, tostring(why))
     return close_connection(stream)
+  end
+  -- What is taken in is echoed in answers and kept in the request log, all
+  -- JSON: text that is not UTF-8 is refused here (the head guard checked
+  -- the target and the header fields). The body was read whole, so the
+  -- connection stays open.
+  if not text.is_utf8(body) then
+    write_response(stream, method, api_error(400, "Request body is not valid UTF-8"))
+    log_line(self, "%s %s -> 400 (body not valid UTF-8)", method, target)
+    return
   end
   if body == "" and not headers["content-length"] and not headers["transfer-encoding"] then
     body = nil
@@ -328,6 +413,36 @@ local function onstream(self, stream)
   else
     log_line(self, "%s %s -> %d", method, target, res.status)
   end
+end
+
+-- `onstream`, with a sandbox bug in it answered 500 in the API's error
+-- shape (lua-http would send an empty 503) when no answer was begun; the
+-- connection is closed after it, as the request may be half read.
+local function guarded_onstream(self, stream)
+  local ok, err = pcall(onstream, self, stream)
+  if ok then return end
+  log_line(self, "request failed: %s", tostring(err))
+  if stream.connection.socket and not stream.body_write_type
+      and (stream.state == "open" or stream.state == "half closed (remote)") then
+    write_response(stream, stream.req_method, api_error(500, "Sandbox internal error", { connection = "close" }))
+  end
+  close_lingering(stream)
+end
+
+-- Waits until `socket` has something to read (or its peer closed); false
+-- when `seconds` pass first. Nothing is read: the bytes stay for lua-http.
+local function readable(socket, seconds)
+  local probe = {
+    pollfd = function() return socket:pollfd() end,
+    events = function() return "r" end,
+    timeout = function() return nil end,
+  }
+  return cqueues.poll(probe, seconds) == probe
+end
+
+-- Lets every other coroutine of the controller run once before going on.
+local function yield_to_others()
+  if cqueues.running() then cqueues.sleep(0) end
 end
 
 local function read_all(path)
@@ -399,7 +514,9 @@ M.REMOTE_RISK = "the control endpoints (/_sandbox/...) take no token: anyone who
 -- loopback address needs allow_remote = true), port (default 0 =
 -- ephemeral), state (a proxyshard.sandbox.world.state object, required), log (a
 -- file handle for one line per request, optional), tls (optional
--- { cert = PEM file, key = PEM file }: serve HTTPS instead of HTTP).
+-- { cert = PEM file, key = PEM file }: serve HTTPS instead of HTTP),
+-- head_timeout and idle_timeout (seconds; default HEAD_TIMEOUT and
+-- IDLE_TIMEOUT). Sets `state.pause` unless the state has one.
 -- Returns the server object, or nil and an error message.
 function M.start(opts)
   assert(opts and opts.state, "server.start needs opts.state")
@@ -415,7 +532,12 @@ function M.start(opts)
     scheme = opts.tls and "https" or "http",
     connection_ids = setmetatable({}, { __mode = "k" }),
     connections = 0,
+    head_timeout = opts.head_timeout or HEAD_TIMEOUT,
   }, Server)
+  -- The state's long dumps (the request log) pause between pieces, so the
+  -- other connections are served meanwhile; a state given its own way to
+  -- pause keeps it.
+  if self.state.pause == nil then self.state.pause = yield_to_others end
   local ctx
   if opts.tls then
     local err
@@ -430,8 +552,9 @@ function M.start(opts)
     ctx = ctx,
     -- HTTP/1.1 only: no h2 by prior knowledge or ALPN.
     version = 1.1,
+    intra_stream_timeout = opts.idle_timeout or IDLE_TIMEOUT,
     cq = self.cq,
-    onstream = function(_, stream) return onstream(self, stream) end,
+    onstream = function(_, stream) return guarded_onstream(self, stream) end,
     -- The default handler raises, which would end the loop on any broken
     -- client connection; a sandbox should just log and keep serving.
     onerror = function(_, context, op, e)
@@ -439,6 +562,17 @@ function M.start(opts)
     end,
   }
   if not srv then return nil, err end
+  -- lua-http's idle timeout starts only after a connection's first request:
+  -- one that sends nothing at all would be kept for ever. Such a connection
+  -- is closed after the idle timeout here, before lua-http is given it.
+  local idle, add_socket = opts.idle_timeout or IDLE_TIMEOUT, srv.add_socket
+  srv.add_socket = function(http, socket)
+    http.cq:wrap(function()
+      if readable(socket, idle) then return add_socket(http, socket) end
+      socket:close()
+    end)
+    return true
+  end
   local ok, lerr = srv:listen()
   if not ok then return nil, lerr end
   self.http = srv
@@ -462,7 +596,9 @@ end
 --- Serve until `stop` is called; then close the listening socket.
 function Server:loop()
   while not self.stopped do
+    self.step_started = cqueues.monotime()
     local ok, err = self.cq:step(STEP_TIMEOUT)
+    self.step_started = nil
     if not ok then log_line(self, "controller error: %s", tostring(err)) end
   end
   if self.http then
@@ -470,6 +606,13 @@ function Server:loop()
     self.http = nil
   end
   return true
+end
+
+--- Seconds the controller step under way has taken so far (waiting for
+-- events included, at most STEP_TIMEOUT of it), 0 between steps. A step
+-- that goes on far longer is stuck in code that does not yield.
+function Server:step_seconds()
+  return self.step_started and cqueues.monotime() - self.step_started or 0
 end
 
 --- Ask `loop` to return. Safe to call from a handler or a wrapped coroutine.

@@ -50,6 +50,7 @@ local catalog = require "proxyshard.sandbox.world.catalog"
 local reply = require "proxyshard.sandbox.reply"
 local operations = require "proxyshard.operations"
 local json = require "proxyshard.wire.json"
+local text = require "proxyshard.sandbox.text"
 
 local array = json.array
 
@@ -57,9 +58,22 @@ local State = {}
 State.__index = State
 
 local TOKEN_DEFAULT = "sandbox-token"
--- Upper bound of the request log so a sandbox left running for days does not
--- grow without limit; the oldest entries are dropped first.
-local REQUEST_LOG_MAX = 10000
+-- Bounds of the request log, so a sandbox left running for days, or sent
+-- big bodies, does not grow without limit: at most this many entries and
+-- this many bytes (the oldest entries are dropped first), and of each body
+-- the first LOG_BODY_BYTES (cut between UTF-8 characters, then marked).
+-- 10,000 bodies of 60 KiB took 0.6-0.85 GB when bodies were kept whole.
+local LOG_MAX_ENTRIES = 10000
+local LOG_MAX_BYTES = 16 * 1024 * 1024
+local LOG_BODY_BYTES = 4096
+-- What an entry counts beyond its text: its two tables, the strings' own
+-- headers, the numbers. About 620 bytes measured on Lua 5.4, rounded up, so
+-- the byte bound holds for the memory the log takes, not only its text.
+-- A body cut short is marked at its end, and its entry has `body_bytes`,
+-- the length it had.
+local LOG_ENTRY_BYTES = 768
+-- A dump of the log pauses (self.pause) after about this much JSON text.
+local DUMP_PAUSE_BYTES = 64 * 1024
 -- What a fixture that leaves them out gets.
 local DEFAULTS = { now = "2026-11-25T12:00:00Z", next_order_id = 20000, next_sub_user = 1 }
 
@@ -148,7 +162,11 @@ end
 -- "sandbox-token"), opts.fixture (default: proxyshard.sandbox.world.fixture),
 -- opts.clock (optional, a function returning seconds, e.g. cqueues.monotime:
 -- then requests and charges carry `at_ms`, milliseconds since the last
--- reset; without it the sandbox stays clock-free and deterministic).
+-- reset; without it the sandbox stays clock-free and deterministic),
+-- opts.pause (optional, a function called between the pieces of a long
+-- dump of the request log; the HTTP server gives one that lets the other
+-- connections be served), opts.log_max_entries, opts.log_max_bytes and
+-- opts.log_body_bytes (the request log's bounds, see LOG_MAX_ENTRIES).
 -- Raises when the fixture cannot be served as the API documents it.
 function State.new(opts)
   opts = opts or {}
@@ -162,6 +180,10 @@ function State.new(opts)
     fixture = fixture,
     token = opts.token or fixture.token or TOKEN_DEFAULT,
     clock = opts.clock,
+    pause = opts.pause,
+    log_max_entries = opts.log_max_entries or LOG_MAX_ENTRIES,
+    log_max_bytes = opts.log_max_bytes or LOG_MAX_BYTES,
+    log_body_bytes = opts.log_body_bytes or LOG_BODY_BYTES,
     generation = 0,
   }, State)
   self:reset()
@@ -174,6 +196,7 @@ function State:reset()
   self.data = prepare(self.fixture)
   self.charges = array()
   self.log = array()
+  self.log_bytes = 0
   self.requests_seen = 0
   self.faults = Faults.new()
   self.generation = self.generation + 1
@@ -223,9 +246,10 @@ function State:requests()
   return deep_copy(self.log)
 end
 
-function State:snapshot()
+-- Everything the state dump shows but the request log.
+local function world_fields(self)
   local data = self.data
-  return deep_copy({
+  return {
     account = data.account,
     orders = data.orders,
     residential = data.residential,
@@ -233,9 +257,58 @@ function State:snapshot()
     catalog = self.fixture.catalog,
     products = array(self.fixture.products),
     ledger = self.charges,
-    requests = self.log,
     faults = array(self.faults:list()),
-  })
+  }
+end
+
+function State:snapshot()
+  local fields = world_fields(self)
+  fields.requests = self.log
+  return deep_copy(fields)
+end
+
+--- The request log's size and bounds: { entries, bytes (as counted for
+-- the bound), max_entries, max_bytes, body_bytes (kept of each body) }.
+function State:log_stats()
+  return { entries = #self.log, bytes = self.log_bytes, max_entries = self.log_max_entries,
+    max_bytes = self.log_max_bytes, body_bytes = self.log_body_bytes }
+end
+
+--- The request log as JSON text, the same as json.encode(sb:requests()),
+-- written entry by entry with a pause (self.pause, when set) after every
+-- DUMP_PAUSE_BYTES or so, so a dump of thousands of entries does not hold
+-- up the other requests. It shows the log as it was when called: entries
+-- logged during a pause are left for the next dump.
+function State:log_json()
+  local log, entries = self.log, {}
+  for i = 1, #log do entries[i] = log[i] end
+  local out, since = {}, 0
+  for i = 1, #entries do
+    out[i] = json.encode(entries[i])
+    since = since + #out[i] + LOG_ENTRY_BYTES
+    if since >= DUMP_PAUSE_BYTES and self.pause then
+      since = 0
+      self.pause()
+    end
+  end
+  return "[" .. table.concat(out, ",") .. "]"
+end
+
+--- The whole state as JSON text, the same as json.encode(sb:snapshot()):
+-- the world is written first, at once, so it is consistent; then the
+-- request log, with pauses (see log_json).
+function State:snapshot_json()
+  local fields, names = world_fields(self), { "requests" }
+  local parts = {}
+  for name, value in pairs(fields) do
+    names[#names + 1] = name
+    parts[name] = json.encode(value)
+  end
+  parts.requests = self:log_json()
+  table.sort(names)
+  local out = {}
+  for i, name in ipairs(names) do out[i] = json.encode(name) .. ":" .. parts[name] end
+  return "{" .. table.concat(out, ",") .. "}"
 end
 
 ---------------------------------------------------------------------------
@@ -277,13 +350,49 @@ local function dry_run(self, req)
   return res
 end
 
-local function log_entry(req)
+-- The body as the log keeps it: whole up to `keep` bytes; else its first
+-- bytes, cut between characters, and a marker saying how long it was.
+local function logged_body(body, keep)
+  if type(body) ~= "string" or #body <= keep then return body end
+  return text.prefix(body, keep) .. ("...[truncated by the sandbox: %d bytes in all]"):format(#body)
+end
+
+local function log_entry(req, keep)
   local headers = {}
   for k, v in pairs(req.headers) do
     headers[k] = (k == "authorization") and "[redacted]" or v
   end
+  local body = logged_body(req.body, keep)
   return { seq = req.seq, method = req.method, path = req.path, query = req.query,
-    headers = headers, body = req.body, connection = req.connection, at_ms = req.at_ms }
+    headers = headers, body = body, body_bytes = body ~= req.body and #req.body or nil,
+    connection = req.connection, at_ms = req.at_ms }
+end
+
+-- What an entry counts for against the log's byte bound.
+local function entry_bytes(entry)
+  local n = LOG_ENTRY_BYTES + #entry.method + #entry.path + #tostring(entry.query or "")
+    + #tostring(entry.body or "")
+  for k, v in pairs(entry.headers) do n = n + #k + #tostring(v) end
+  return n
+end
+
+-- Adds an entry to the log, then drops the oldest while a bound is passed
+-- (the newest entry is kept whatever its size: a body is cut short anyway).
+local function append_to_log(self, entry)
+  local log = self.log
+  local n = #log + 1
+  log[n] = entry
+  local bytes = self.log_bytes + entry_bytes(entry)
+  local drop = 0
+  while n - drop > 1 and (n - drop > self.log_max_entries or bytes > self.log_max_bytes) do
+    drop = drop + 1
+    bytes = bytes - entry_bytes(log[drop])
+  end
+  if drop > 0 then
+    for i = 1, n - drop do log[i] = log[i + drop] end
+    for i = n - drop + 1, n do log[i] = nil end
+  end
+  self.log_bytes = bytes
 end
 
 -- Copy of the request with defaults filled in and header names lower-cased.
@@ -314,9 +423,8 @@ function State:handle(raw)
   self.requests_seen = self.requests_seen + 1
   req.seq = self.requests_seen
   req.at_ms = now_ms(self)
-  local entry = log_entry(req)
-  self.log[#self.log + 1] = entry
-  if #self.log > REQUEST_LOG_MAX then table.remove(self.log, 1) end
+  local entry = log_entry(req, self.log_body_bytes)
+  append_to_log(self, entry)
 
   local fault = self.faults:take(req.method, req.path)
   if fault then
