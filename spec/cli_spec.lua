@@ -66,12 +66,12 @@ end
 describe("the commands", function()
   it("are one per operation row, named after it or its row's own command name, plus top-up and repl", function()
     local all = commands.all()
-    -- a hand-written command may serve a row in place of the one it would make (proxies, orders)
+    -- a hand-written command may serve a row in place of the one it would make (proxies, orders, renew)
     local served = 0
     for _, module in ipairs(commands.HAND_WRITTEN) do
       if require(module).command.serves then served = served + 1 end
     end
-    assert.are.equal(2, served)
+    assert.are.equal(3, served)
     assert.are.equal(#operations.rows + #commands.HAND_WRITTEN - served, #all)
     for _, row in ipairs(operations.rows) do
       local command = commands.for_row(row)
@@ -99,8 +99,8 @@ describe("the commands", function()
     -- every spending command takes the cap
     assert.are.equal("proxyshard add-bandwidth ORDER_ID GB [--promo-code PROMO_CODE] [--max-total DOLLARS] "
       .. "[--reconcile] [--settle SECONDS] [--yes] [--dry-run]", commands.usage(commands.find("add-bandwidth")))
-    assert.are.equal("proxyshard renew ORDER_ID [--max-total DOLLARS] [--reconcile] [--settle SECONDS] [--yes] "
-      .. "[--dry-run]", commands.usage(commands.find("renew")))
+    assert.are.equal("proxyshard renew [ORDER... | --expiring DAYS] [--max-total DOLLARS] [--concurrency N] "
+      .. "[--reconcile] [--settle SECONDS] [--yes] [--dry-run]", commands.usage(commands.find("renew")))
   end)
 
   it("refuse two commands of one name", function()
@@ -342,6 +342,54 @@ describe("against the sandbox", function()
       assert.are.equal(2, code)
       assert.matches("add_qty must be an integer", err)
       assert.are.equal(0, #sb:requests())
+    end)
+  end)
+
+  describe("renew", function()
+    local function run(argv, input)
+      local state = shell.tmpdir("proxyshard-cli-renew")
+      local sys = fake_system { env = setmetatable({ PROXYSHARD_STATE_DIR = state }, { __index = env }),
+        now = require("proxyshard.wire.time").parse("2026-11-25T12:00:00Z"), input = input }
+      local code = require("proxyshard.cli").main(argv, sys)
+      return code, sys.stdout(), sys.stderr()
+    end
+
+    it("--expiring under a cap: an order whose price is above what is left is not renewed (exit 3)", function()
+      -- 12346 is on hold ($8.60 estimated); 12345 and 12347 are active: named, not renewed
+      local code, out, err = run { "renew", "--expiring", "30", "--max-total", "5.00", "--yes" }
+      assert.are.equal(3, code, err)
+      assert.matches("\n12346%s+%-41%s+%$8%.60%s+%-%s+proxyshard budget error: the renewal of order 12346 costs "
+        .. "%$8%.60, above the %$5%.00 left of %-%-max%-total %$5%.00: nothing was bought", out)
+      assert.matches("nothing renewed %(%$0%.00 of the cap %$5%.00 spent%)", out)
+      assert.matches("order 12345 expires in 5 days: it is active", err)
+      assert.are.equal(0, spent())
+    end)
+
+    it("--expiring renews what fits, once: a second run finds nothing on hold", function()
+      local code, out, err = run { "--json", "renew", "--expiring", "30", "--max-total", "10.00", "--yes" }
+      assert.are.equal(0, code, err)
+      local doc = json_of(out).result
+      assert.are.equal(1, doc.renewed)
+      assert.are.equal(860, doc.spent_cents)
+      assert.are.equal(860, spent())
+      code, out = run { "--json", "renew", "--expiring", "30", "--max-total", "10.00", "--yes" }
+      assert.are.equal(0, code)
+      assert.are.equal(0, json_of(out).result.renewed)
+      assert.are.equal(860, spent())
+    end)
+
+    it("several orders need --max-total and a confirmation; one order is the row's own command", function()
+      local code, _, err = run { "renew", "12345", "12346" }
+      assert.are.equal(2, code)
+      assert.matches("%-%-max%-total is needed to renew more than one order", err)
+      code, _, err = run({ "renew", "12346", "12345", "--max-total", "30" }, {})
+      assert.are.equal(2, code) -- not a terminal, no --yes
+      assert.matches("%-%-yes", err)
+      local out
+      code, out, err = run { "renew", "12346", "--dry-run" }
+      assert.are.equal(0, code, err)
+      assert.matches("^dry run, nothing bought: renewal of order 12346 %(ISP Proxy, monthly, ×2%): about %$8%.60", out)
+      assert.are.equal(0, spent())
     end)
   end)
 

@@ -129,7 +129,7 @@ local list, by_name
 -- A hand-written command that `serves` a row ("order.proxies") takes the
 -- place of the command the row would make.
 M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl", "proxyshard.cli.proxies",
-  "proxyshard.cli.orders" }
+  "proxyshard.cli.orders", "proxyshard.cli.renew" }
 
 --- The commands of `rows`, then the hand-written ones: the list and the
 -- commands by name. Raises when two have one name.

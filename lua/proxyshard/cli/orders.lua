@@ -47,9 +47,9 @@ function M.command.configure(cmd)
     .. "client:all_orders{ status = ... } (every page), and client:order(ID):fetch() for each.")
 end
 
--- The command line checked before any request: the list's parameters,
+--- The command line checked before any request: the list's parameters,
 -- the days, the concurrency; or nil, err.
-local function checked(args)
+function M.checked(args)
   local status, err = validate.order_status(args.status or "active", "--status")
   if not status then return nil, err end
   local c = { status = status }
@@ -87,30 +87,28 @@ local function line(summary, info, now)
   }
 end
 
-function M.command.run(ctx, args)
-  local c, err = checked(args)
-  if not c then return ctx:fail(err) end
-  local client
-  client, err = ctx:client()
-  if not client then return ctx:fail(err) end
-  local summaries, count, next_offset
+--- The orders' lines for the checked options `c` (status, expiring,
+-- offset, limit, every, concurrency), days counted from `now`: the lines,
+-- the count and the next page's offset; or nil, err.
+function M.lines(client, c, now)
+  local summaries, count, next_offset, err
   if c.every then
     summaries, err = client:all_orders { status = c.status }
-    if not summaries then return ctx:fail(err) end
+    if not summaries then return nil, err end
     count = #summaries
   else
     local page
     page, err = client:orders { status = c.status, offset = c.offset, limit = c.limit }
-    if not page then return ctx:fail(err) end
+    if not page then return nil, err end
     summaries, count, next_offset = page.orders, page.count, page.next_offset
   end
   local read
   read, err = order_set.each(client, summaries, function(s) return client:order(s.order_id):fetch() end,
     c.concurrency)
-  if not read then return ctx:fail(err) end
-  local now, lines = ctx.sys.now(), {}
+  if not read then return nil, err end
+  local lines = {}
   for i, r in ipairs(read) do
-    if r.err then return ctx:fail(r.err) end
+    if r.err then return nil, r.err end
     local l = line(summaries[i], r.value, now)
     if c.expiring == nil or (l.days_left ~= nil and l.days_left <= c.expiring) then lines[#lines + 1] = l end
   end
@@ -121,6 +119,17 @@ function M.command.run(ctx, args)
     end)
     count = #lines
   end
+  return lines, count, next_offset
+end
+
+function M.command.run(ctx, args)
+  local c, err = M.checked(args)
+  if not c then return ctx:fail(err) end
+  local client
+  client, err = ctx:client()
+  if not client then return ctx:fail(err) end
+  local lines, count, next_offset = M.lines(client, c, ctx.sys.now())
+  if not lines then return ctx:fail(count) end
   local text = render.table(lines, M.COLUMNS)
   if next_offset then text = text .. format("\n(%d orders, more from --offset %d)", count or #lines, next_offset) end
   -- a list, so that none is [] in JSON

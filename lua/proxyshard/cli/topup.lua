@@ -21,17 +21,14 @@
 local errors = require "proxyshard.errors"
 local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
-local confirm = require "proxyshard.cli.confirm"
 local progress = require "proxyshard.cli.progress"
 local render = require "proxyshard.cli.render"
-local exit = require "proxyshard.cli.exit"
 local order_set = require "proxyshard.cli.order_set"
+local batch = require "proxyshard.cli.batch"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local format = string.format
-local concat = table.concat
 
 local M = {}
 
@@ -98,22 +95,6 @@ end
 
 M.COLUMNS = { "order_id", "free_before", "missing", "bought", "cost", "free_after", "outcome" }
 
--- Print the report: as a result when nothing failed; else the report,
--- each failure's line on stderr, and the exit status of the worst.
-local function finish(ctx, doc, text, failures, fields)
-  local code = exit.worst(failures)
-  if code == exit.OK then return ctx:result("top-up", doc, text, fields) end
-  for _, f in ipairs(failures) do ctx:err(tostring(f) .. "\n") end
-  if ctx.json then
-    local out = { ok = false, command = "top-up", result = doc, error = render.error(failures[1]), exit = code }
-    for k, v in pairs(fields or {}) do out[k] = v end
-    ctx:write_json(out)
-  else
-    ctx:out(text .. "\n")
-  end
-  return code
-end
-
 --- The command (see proxyshard.cli.commands).
 M.command = {
   name = "top-up",
@@ -134,12 +115,6 @@ function M.command.configure(cmd, helpers)
     :target("reconcile")
   helpers.spending(cmd)
   cmd:epilog("The library call: order:top_up_p0f(free, { max_total = ..., reconcile = ... }) per order.")
-end
-
-local function ordered_total(money, list)
-  local total = money.zero
-  for _, p in ipairs(list) do total = total + (p.cost or money.zero) end
-  return total
 end
 
 function M.command.run(ctx, args)
@@ -192,40 +167,26 @@ function M.run(ctx, args)
   end
 
   -- 2. reserve, in order
-  local left, to_buy = cap, {}
   for _, p in ipairs(plans) do
-    if not p.err and not p.skipped and p.missing > 0 then
-      if p.quote.total <= left then
-        p.reserved = p.quote.total
-        left = left - p.quote.total
-        to_buy[#to_buy + 1] = p
-      else
-        p.err = errors.new("budget", format("order %d: %d slots cost %s, above the %s left of --max-total %s: "
-          .. "nothing was bought", p.order_id, p.missing, tostring(p.quote.total), tostring(left), tostring(cap)),
-          { quote = p.quote, max_total = left })
-        failures[#failures + 1] = p.err
-      end
-    end
+    p.wanted = not p.err and not p.skipped and p.missing > 0
+    p.price = p.wanted and p.quote.total or nil
+    p.no_price = "the quote gave no total"
   end
-  local reserved = cap - left
+  local to_buy, reserved = batch.reserve(plans, cap, failures, function(p)
+    return format("order %d: %d slots", p.order_id, p.missing)
+  end)
 
   if args.dry_run then
     bar:finish()
     for _, p in ipairs(to_buy) do p.dry_run, p.cost = true, p.reserved end
     local doc, text = report(wanted, cap, plans, reserved, true)
-    return finish(ctx, doc, text, failures, { dry_run = true })
+    return batch.finish(ctx, "top-up", doc, text, failures, { dry_run = true })
   end
-  if #to_buy > 0 and not args.yes then
-    bar:finish()
-    local lines = {}
-    for _, p in ipairs(to_buy) do lines[#lines + 1] = "  " .. tostring(p.quote) end
-    local ok, cerr, code = confirm.ask(ctx, format("%s\n%d orders, %s in all (cap %s)", concat(lines, "\n"), #to_buy,
-      tostring(reserved), tostring(cap)))
-    if not ok then
-      if cerr == "declined" then return ctx:refuse("declined", "not confirmed: nothing was bought", exit.DECLINED) end
-      return ctx:fail(cerr, code)
-    end
-  end
+  if #to_buy > 0 and not args.yes then bar:finish() end
+  local lines = {}
+  for _, p in ipairs(to_buy) do lines[#lines + 1] = "  " .. tostring(p.quote) end
+  local confirmed, refusal = batch.confirm(ctx, args, lines, reserved, cap)
+  if not confirmed then return refusal end
 
   -- 3. buy
   bar:stage("buying", #to_buy)
@@ -252,8 +213,8 @@ function M.run(ctx, args)
       if r.err.kind == "unknown_outcome" then p.cost = p.reserved end
     end
   end
-  local doc, text = report(wanted, cap, plans, ordered_total(money, plans), false)
-  return finish(ctx, doc, text, failures)
+  local doc, text = report(wanted, cap, plans, batch.spent(money, plans), false)
+  return batch.finish(ctx, "top-up", doc, text, failures)
 end
 
 return M
