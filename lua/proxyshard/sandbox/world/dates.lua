@@ -1,31 +1,12 @@
 --- The sandbox's dates: ISO 8601 UTC text, "2026-11-25T12:00:00Z". The
 -- sandbox reads no clock (its answers are the same on every run): "now" is
--- the fixture's `now`, and expiry dates move by whole days. Days are
--- counted with the civil-calendar arithmetic of Howard Hinnant's
--- days_from_civil, exact for any Gregorian date.
+-- the fixture's `now`, and expiry dates move by whole days, counted by
+-- the library's calendar (proxyshard.wire.time).
 local M = {}
 
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = y // 400
-  local yoe = y - era * 400
-  local doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
+local calendar = require "proxyshard.wire.time"
 
-local function civil_from_days(z)
-  z = z + 719468
-  local era = z // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400
-  return m <= 2 and y + 1 or y, m, d
-end
+local days_from_civil, civil_from_days = calendar.days_from_civil, calendar.civil_from_days
 
 local PATTERN = "^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d:%d%d:%d%dZ)$"
 
