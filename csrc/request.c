@@ -717,10 +717,14 @@ static void push_terr(lua_State *L, ps_xfer *x, CURLcode rc, long request_size)
             kind = "timeout";
         else if (is_tls_error(rc))
             kind = "tls";
-        if (x->errbuf[0] != '\0')
-            snprintf(msg, sizeof msg, "%s: %s", curl_easy_strerror(rc), x->errbuf);
+        const char *what = curl_easy_strerror(rc);
+        /* libcurl's detail often ends with the same words: say them once */
+        if (x->errbuf[0] != '\0' && strstr(x->errbuf, what) != NULL)
+            snprintf(msg, sizeof msg, "%s", x->errbuf);
+        else if (x->errbuf[0] != '\0')
+            snprintf(msg, sizeof msg, "%s: %s", what, x->errbuf);
         else
-            snprintf(msg, sizeof msg, "%s", curl_easy_strerror(rc));
+            snprintf(msg, sizeof msg, "%s", what);
     }
     /* One line for people. */
     len = strlen(msg);

@@ -345,6 +345,54 @@ describe("against the sandbox", function()
     end)
   end)
 
+  describe("errors that point the right way", function()
+    it("a command that deletes asks like a spend: refused off a terminal without --yes, nothing sent", function()
+      for _, args in ipairs { "delete-sub-user premium u-1", "set-deletion 12345 203.0.113.10=true" } do
+        local before = #sb:requests()
+        local out, err, code = proxyshard(args, env)
+        assert.are.equal(2, code, args)
+        assert.are.equal("", out)
+        assert.matches("%-%-yes is needed to do it without a terminal to confirm on: nothing was sent", err)
+        assert.are.equal(before, #sb:requests(), args)
+      end
+      local _, err, code = proxyshard("delete-sub-user premium u-1 --yes", env)
+      assert.are.equal(0, code, err)
+      local gone
+      _, _, gone = proxyshard("sub-user premium u-1", env)
+      assert.are.equal(6, gone)
+    end)
+
+    it("a command that deletes, answered no on a terminal, sends nothing (exit 10)", function()
+      local sys = fake_system { env = setmetatable({ PROXYSHARD_STATE_DIR = shell.tmpdir("ask") }, { __index = env }),
+        tty = true, input = { "n" } }
+      local before = #sb:requests()
+      local code = require("proxyshard.cli").main({ "delete-sub-user", "premium", "u-1" }, sys)
+      assert.are.equal(10, code)
+      assert.matches("proxyshard sub%-user u%-1 %(premium%): delete the sub%-user\nGo on%? %[y/N%] ", sys.stderr())
+      assert.are.equal(before, #sb:requests())
+    end)
+
+    it("a 404 from a wrong base URL names the path sent and the base URL", function()
+      local _, err, code = proxyshard("--base-url " .. sb.url .. "/v2 order 12345",
+        { PROXYSHARD_TOKEN = "sandbox-token" })
+      assert.are.equal(6, code)
+      assert.matches("HTTP 404 for GET /v2/user/api/orders/12345: the server has no such path: is the base URL "
+        .. "%(http://127%.0%.0%.1:%d+/v2%) right%?", err)
+      -- the API's own "no such order" stays what it says
+      _, err = proxyshard("order 99999", env)
+      assert.matches("Order not found", err)
+    end)
+
+    it("nothing listening on the local address: says to start the sandbox, the cause said once", function()
+      local port = shell.free_port()
+      local _, err, code = proxyshard("--sandbox me", { PROXYSHARD_SANDBOX_URL = "http://127.0.0.1:" .. port })
+      assert.are.equal(8, code)
+      assert.matches("is the sandbox running%? Start it with `proxyshard%-sandbox`", err)
+      local _, n = err:gsub("Couldn't connect to server", "")
+      assert.are.equal(1, n, err)
+    end)
+  end)
+
   describe("renew", function()
     local function run(argv, input)
       local state = shell.tmpdir("proxyshard-cli-renew")

@@ -35,6 +35,8 @@
 --            false: the status alone is the answer (no JSON is read)
 --   legacy   answer fields the 1.0.0 document had and 1.1.0 dropped, still
 --            read (the server may be either): not in the 1.1.0 document
+--   asks     true: the command asks before sending (or takes --yes), as
+--            for a spend: it deletes what cannot be had back
 --   result   the answer's field that is the call's result (default: all)
 --   model    the proxyshard.model.* module that wraps the result
 --   all      the row is a page of a list: a second method reads every
@@ -163,7 +165,7 @@ local rows = {
     class = "write",
     summary = "set the per-IP deletion (del-np) flags; the order's quantity and price follow",
     params = { ORDER, { "items", at = "body", check = "deletion_items", required = true } },
-    args = { "items" }, answer = ack, model = "ack",
+    args = { "items" }, answer = ack, model = "ack", asks = true,
     example = 'client:order(12345):set_deletion{ { ip = "203.0.113.7", value = true } }' },
 
   { name = "renew", handle = "order", method = "POST", path = "/user/api/orders/{id}/renew",
@@ -308,7 +310,7 @@ local rows = {
   -- the document gives DELETE no proxy_type; the handle knows it, but it is not sent
   { name = "delete", handle = "sub_user", method = "DELETE", path = "/user/api/proxies/sub-user/{user_id}",
     class = "write", summary = "delete the sub-user",
-    params = { USER_ID }, args = {}, answer = ack, model = "ack", command = "delete-sub-user",
+    params = { USER_ID }, args = {}, answer = ack, model = "ack", command = "delete-sub-user", asks = true,
     example = 'client:residential("premium"):sub_user("u-1"):delete()' },
 
   { name = "add_data", handle = "sub_user", method = "POST", path = "/user/api/proxies/sub-user/{user_id}/data/add",

@@ -114,6 +114,12 @@ function M.from_row(row)
       }
     end
   end
+  if row.asks then
+    -- a row that deletes asks first, as a spend does (proxyshard.cli.run)
+    command.asks = true
+    command.options[#command.options + 1] = { name = "yes", flag = "-y --yes", flag_only = true, into = "command",
+      help = "Do it without asking (needed off a terminal)." }
+  end
   for _, name in ipairs(command.flow or {}) do
     local o = M.FLOW_OPTIONS[name]
     if o then command.options[#command.options + 1] = { name = name, flag = o[1], argname = o.argname, help = o.help,

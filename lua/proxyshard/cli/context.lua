@@ -197,12 +197,27 @@ function Context:result(command, value, text, fields)
   return exit.OK
 end
 
+--- What to try after `err`, in the command's words, or nil: nothing
+-- listens at a local address (the sandbox not started).
+function Context:hint(err)
+  if type(err) ~= "table" or err.kind ~= "network" or err.request_sent ~= false or not self.args then return nil end
+  local base = self:base_url() or ""
+  if not (self.args.sandbox or base:find("^https?://127%.") or base:find("^https?://localhost[:/]")
+      or base:find("^https?://%[::1%]")) then
+    return nil
+  end
+  return format("nothing answers at %s: is the sandbox running? Start it with `proxyshard-sandbox` "
+    .. "(bin/proxyshard-sandbox in a checkout; --port PORT), or give --base-url", base ~= "" and base or M.SANDBOX_URL)
+end
+
 --- Report a failure: its one line (tostring(err)) to stderr, and with
 -- --json a document { ok = false, command, error, exit } to stdout.
 -- Returns the exit status for it; `code` overrides the error kind's.
 function Context:fail(err, code, command)
   code = code or exit.for_error(err)
   self:err(tostring(err) .. "\n")
+  local hint = self:hint(err)
+  if hint then self:err("proxyshard: " .. hint .. "\n") end
   if self.json then
     self:write_json({ ok = false, command = command or self.command, error = render.error(err), exit = code })
   end

@@ -47,7 +47,7 @@ local function prepare(client, command, args)
   local params, opts = {}, {}
   for _, o in ipairs(command.options) do
     local raw = args[o.name]
-    if raw ~= nil then
+    if raw ~= nil and o.into ~= "command" then
       local v, err = values.convert(o.convert, raw, o.name)
       if v == nil and err then return nil, err end
       if o.into == "params" then params[o.name] = v else opts[o.name] = v end
@@ -139,6 +139,15 @@ function M.run(ctx, command, args)
   if not h then return ctx:fail(method) end
   if h.error then return ctx:fail(h.error) end
   if command.spends then return spend(ctx, command, h, method, call_args, opts) end
+  if command.asks and not args.yes then
+    -- checked first, so a bad argument is refused before the question
+    local ok, refusal, code = confirm.ask(ctx, format("%s: %s", tostring(h), command.summary), {
+      question = "Go on?", refused = "to do it without a terminal to confirm on: nothing was sent" })
+    if not ok then
+      if refusal == "declined" then return ctx:refuse("declined", "not confirmed: nothing was sent", exit.DECLINED) end
+      return ctx:fail(refusal, code)
+    end
+  end
   return M.finish(ctx, command, call(h, method, call_args, opts))
 end
 

@@ -175,7 +175,8 @@ function M.perform(self, call, ctx)
     -- libcurl must not resend a state-changing request on its own either
     no_resend = call.mutates or false,
   }
-  local seen = { redact = secret.redact, now = self.now, body = body }
+  local seen = { redact = secret.redact, now = self.now, body = body, base_url = self.base_url,
+    url_path = target:match("^%a[%w+.-]*://[^/]*([^?]*)") }
   local on_request, on_response = self.hooks.on_request, self.hooks.on_response
 
   local attempt, last = 0, nil

@@ -59,8 +59,10 @@ local function unknown_outcome(call, seen, cause, message, fields, in_flight)
   fields.attempted = { method = call.method, path = call.path, body = seen.body }
   fields.retryable = false
   fields.in_flight = in_flight
-  return errors.new("unknown_outcome",
-    message .. "; the request may have been carried out: check before trying again", fields)
+  -- what is known first: a transport's words ("Send failed...") read as
+  -- "not sent", and it may have been
+  return errors.new("unknown_outcome", "the outcome is unknown: the request may have been carried out, so check "
+    .. "before trying again (" .. message .. ")", fields)
 end
 
 -- No HTTP answer was read.
@@ -103,6 +105,13 @@ local function status_failure(call, res, seen)
     status = res.status, method = call.method, path = call.path,
     body = res.body ~= "" and snippet(res.body, seen) or nil,
   }
+  if res.status == 404 and (server_message == nil or server_message:find("^%s*[Nn]ot [Ff]ound%.?%s*$")) then
+    -- not the API's own "Order not found" but a bare 404 (no message, or
+    -- a router's generic one): the server has no such path at all, most
+    -- often a wrong base URL
+    message = format("HTTP 404 for %s %s: the server has no such path: is the base URL (%s) right?",
+      call.method, seen.url_path or call.path, seen.base_url or "?")
+  end
   if kind == "server" and call.mutates then
     -- whatever the body says: a gateway writes a JSON message too, after
     -- the API behind it charged, or while it still works on the request
