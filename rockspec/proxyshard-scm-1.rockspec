@@ -23,9 +23,11 @@ a REPL) and a local sandbox of the API (proxyshard-sandbox).
 -- README). The sandbox (bin/proxyshard-sandbox) also needs lua-http (the
 -- "http" rock; Debian: lua-http), and the command (bin/proxyshard)
 -- lua-argparse (the "argparse" rock; Debian: lua-argparse); the library
--- needs neither, so they are not listed.
+-- needs neither, so they are not listed. The Lua versions are those the
+-- library's specs run on (scripts/test.sh: 5.1, 5.2, 5.3, 5.4 and LuaJIT);
+-- the two commands (bin/) are tested on Lua 5.4 only.
 dependencies = {
-  "lua >= 5.1",
+  "lua >= 5.1, < 5.5",
   "lua-cjson",
 }
 external_dependencies = {
@@ -52,8 +54,8 @@ build = {
 -- build/ by scripts/setup.sh --tests (which installs the test packages when
 -- run as root). Extra arguments go to busted. A "command" test and no
 -- test_dependencies: busted comes from Debian (lua-busted), and LuaRocks
--- would try to download it. The whole suite (LuaJIT, fuzzer, valgrind,
--- ASan): scripts/test.sh.
+-- would try to download it. The whole suite (the other Lua versions,
+-- fuzzer, valgrind, ASan): scripts/test.sh.
 test = {
   type = "command",
   command = "scripts/setup.sh --tests && lua5.4 /usr/bin/busted",

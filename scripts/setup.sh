@@ -44,12 +44,15 @@ test_packages=(
   luarocks                              # spec/packaging_spec.lua
   lua-sec openssl                       # TLS specs (certificates, a TLS test server)
   luajit2 libluajit2-5.1-dev            # LuaJIT run of the library's specs (conflicts with libluajit-5.1-dev)
+  lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev  # the library's specs on Lua 5.1, 5.2, 5.3
+                                        # (lua-busted, lua-cjson, lua-socket, lua-sec install for every Lua)
   clang libclang-rt-14-dev              # money parser fuzzer: libFuzzer is in libclang-rt-14-dev, only
                                         # recommended by clang, so not pulled in by --no-install-recommends
   valgrind                              # memcheck phase
   nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache  # spec/nginx_spec.lua: a real nginx
   lua-ldoc                              # the reference (scripts/docs.sh), built without warnings
   tmux                                  # a real terminal for the command's prompt and the REPL (spec/repl_spec.lua)
+  nodejs npm                            # the Prism mock server of the API document (npm), for its phase
 )
 
 packages=("${runtime_packages[@]}")
@@ -61,8 +64,17 @@ if [[ -n $list ]]; then
   exit 0
 fi
 
+# The names that installed packages provide besides their own (virtual
+# packages): NodeSource's nodejs, say, provides npm and conflicts with
+# Debian's, which could then not be installed.
+declare -A provided=()
+while read -r name; do
+  [[ -n $name ]] && provided[$name]=1
+done < <(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
+  sed -n 's/^install ok installed|//p' | tr ',' '\n' | sed 's/^ *//; s/ .*//')
+
 installed() {
-  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
+  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" || -n ${provided[$1]:-} ]]
 }
 
 missing=()

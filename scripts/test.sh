@@ -4,8 +4,17 @@
 # runs these phases, each a TAP producer whose "ok"/"not ok" lines are
 # added up:
 #   lua5.4          every busted spec on Lua 5.4 (the soak spec included)
-#   LuaJIT          the library's specs again on LuaJIT (LUAJIT_SPECS below),
-#                   the C module built against luajit2 (scripts/build-luajit.sh)
+#   LuaJIT, Lua 5.1, Lua 5.2, Lua 5.3
+#                   the library's specs again (LIBRARY_SPECS below) on each of
+#                   the other Lua versions the rock supports, with the C module
+#                   built against that Lua's headers (scripts/build-lua.sh:
+#                   build-luajit/, build-lua5.1/...); busted is Debian's, which
+#                   installs itself for every Lua version
+#   Prism           scripts/prism.sh: the 34 calls by the library and the
+#                   command against Stoplight Prism (npm, pinned by
+#                   package.json) mocking the API document, static and with
+#                   generated answers, and as a validating proxy in front of
+#                   the sandbox (docs/openapi-checks.md)
 #   fuzz            the money parser fuzzer (scripts/fuzz.sh, FUZZ_SECONDS,
 #                   default 20); one test
 #   LDoc reference  scripts/docs.sh builds the reference without a warning;
@@ -55,15 +64,20 @@ MEMORY_SPECS=(
   spec/api_calls_spec.lua spec/soak_spec.lua spec/core_state_spec.lua
 )
 
-# The specs of the library itself (not of the sandbox, which runs on Lua
-# 5.4 only) for the LuaJIT phase: the same code runs inside nginx.
-LUAJIT_SPECS=(
+# The specs of the library itself, for the phases of the other Lua versions
+# (LuaJIT: the same code runs inside nginx). Not the sandbox's own specs
+# (it runs on Lua 5.4 only, on lua-http), nor the command's, nginx's or the
+# ones that run other programs. The sandbox that many of them start is a
+# separate lua5.4 process (spec/support/sandbox_process.lua), whatever Lua
+# runs the specs.
+LIBRARY_SPECS=(
   spec/validate_spec.lua spec/json_spec.lua spec/money_spec.lua spec/proxy_spec.lua
   spec/core_session_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/reconcile_spec.lua
   spec/nginx_transport_spec.lua spec/integration_spec.lua spec/fault_matrix_spec.lua
   spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
-  spec/spend_spec.lua spec/writes_spec.lua spec/core_state_spec.lua
+  spec/spend_spec.lua spec/writes_spec.lua spec/core_state_spec.lua spec/document_bounds_spec.lua
+  spec/options_first_spec.lua spec/answers_spec.lua spec/proxy_export_spec.lua spec/time_spec.lua
 )
 
 passed=0
@@ -120,13 +134,19 @@ lua54_specs() {
   lua5.4 /usr/bin/busted -o TAP "$@"
 }
 
-luajit_specs() {
-  if ! scripts/build-luajit.sh >/dev/null; then # it prints the compiler's output
-    echo "not ok - build of the C module for LuaJIT (scripts/build-luajit.sh)"
+# library_specs VERSION (luajit, 5.1, 5.2, 5.3): LIBRARY_SPECS on that Lua,
+# against the C module built for it
+library_specs() {
+  local version=$1 log
+  if ! log=$(scripts/build-lua.sh "$version" 2>&1 >/dev/null); then
+    echo "not ok - build of the C module for Lua $version (scripts/build-lua.sh $version)"
+    # shellcheck disable=SC2001
+    sed 's/^/# /' <<<"$log"
     return 1
   fi
-  # lpath still comes from .busted; only the cpath points at the LuaJIT build
-  luajit /usr/bin/busted --cpath='build-luajit/lib/?.so' -o TAP "${LUAJIT_SPECS[@]}"
+  # lpath still comes from .busted; only the cpath points at this Lua's build
+  "$(lua_interpreter "$version")" /usr/bin/busted --cpath="$(lua_build_dir "$version")/lib/?.so" \
+    -o TAP "${LIBRARY_SPECS[@]}"
 }
 
 # A command that is one test: ok when it exits 0.
@@ -227,7 +247,13 @@ asan_specs() {
 
 phase "lua5.4 busted" lua54_specs "$@"
 if [[ $# -eq 0 ]]; then
-  phase "LuaJIT" luajit_specs
+  phase "LuaJIT" library_specs luajit
+  phase "Lua 5.1" library_specs 5.1
+  phase "Lua 5.2" library_specs 5.2
+  phase "Lua 5.3" library_specs 5.3
+  # Stoplight Prism from npm (package.json): the 34 calls against the
+  # document, mocked and as a validating proxy (docs/openapi-checks.md)
+  phase "Prism" bash scripts/prism.sh
   phase "fuzz" fuzz_test
   phase "LDoc reference" docs_test
   phase "bench" bench_test

@@ -456,8 +456,7 @@ describe("proxyshard.core session", function()
         assert(debug.getregistry()[key] ~= nil, "libcurl not initialised by a session")
         print("ok")
       ]]
-      local interpreter = rawget(_G, "jit") and "luajit" or "lua5.4"
-      local out = shell.run(("%s -e %s 2>&1"):format(interpreter, shell.q(code)))
+      local out = shell.run(("%s -e %s 2>&1"):format(shell.LUA, shell.q(code)))
       assert.equal("ok\n", out)
     end)
 
@@ -504,7 +503,7 @@ describe("proxyshard.core session and proxies", function()
     for name, value in pairs(env) do words[#words + 1] = name .. "=" .. shell.q(value) end
     local prelude = ("package.path = %q; package.cpath = %q; local core = require 'proxyshard.core'\n")
       :format(package.path, package.cpath)
-    words[#words + 1] = (rawget(_G, "jit") and "luajit" or "lua5.4") .. " -e " .. shell.q(prelude .. code) .. " 2>&1"
+    words[#words + 1] = shell.LUA .. " -e " .. shell.q(prelude .. code) .. " 2>&1"
     local out = shell.run(table.concat(words, " "))
     return out
   end

@@ -14,7 +14,7 @@ end
 local shell = require "support.shell"
 
 -- the interpreter this spec runs under, for the children
-local LUA = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+local LUA = shell.LUA
 local SIGINT, SIGTERM = 2, 15
 
 -- The start of every child script: this spec's module, and the child's own

@@ -677,6 +677,39 @@ describe("client:map over the sandbox", function()
   end)
 end)
 
+-- A spend runs its request under pcall (proxyshard.jobs.exclusive), and its
+-- map item yields there: plain Lua 5.1 cannot yield across pcall, so the
+-- library's own pcall does it for every Lua.
+describe("proxyshard.flows.map.pcall", function()
+  local map = require "proxyshard.flows.map"
+
+  it("lets the running coroutine yield inside, and returns what fn returns", function()
+    local co = coroutine.create(function(x)
+      return map.pcall(function(y) return coroutine.yield(y + 1) * 2, "and more" end, x)
+    end)
+    assert.are.same({ true, 2 }, { coroutine.resume(co, 1) })
+    assert.are.same({ true, true, 20, "and more" }, { coroutine.resume(co, 10) })
+    assert.equal("dead", coroutine.status(co))
+  end)
+
+  it("catches what fn raises, after a yield too, as pcall does; the owner is the caller's coroutine", function()
+    local raised = { kind = "x" }
+    local owner
+    local co = coroutine.create(function()
+      local me = coroutine.running()
+      return map.pcall(function()
+        owner = map.owner(coroutine.running()) == me
+        coroutine.yield()
+        error(raised)
+      end)
+    end)
+    assert.is_true((coroutine.resume(co)))
+    assert.is_true(owner)
+    assert.are.same({ true, false, raised }, { coroutine.resume(co) })
+    assert.are.same({ false, "plain" }, { map.pcall(error, "plain", 0) })
+  end)
+end)
+
 describe("examples/map_topup.lua", function()
   local sb
 

@@ -272,9 +272,10 @@ local function in_child(vars, code)
   -- leaks in the specs' own process
   words[#words + 1] = "ASAN_OPTIONS=" .. shell.q(((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0")
     :gsub("^:", ""))
+  -- the Lua and the build of the C module this spec runs under
   local prelude = "package.path = 'lua/?.lua;lua/?/init.lua;spec/?.lua;' .. package.path; "
-    .. "package.cpath = 'build/lib/?.so;' .. package.cpath\n"
-  words[#words + 1] = "lua5.4 -e " .. shell.q(prelude .. code) .. " 2>&1"
+    .. ("package.cpath = %q\n"):format(package.cpath)
+  words[#words + 1] = shell.LUA .. " -e " .. shell.q(prelude .. code) .. " 2>&1"
   return (shell.run(table.concat(words, " ")))
 end
 

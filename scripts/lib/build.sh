@@ -1,8 +1,42 @@
 # shellcheck shell=bash
 # The one way the scripts configure and build the C module with CMake
-# (scripts/setup.sh into build/, scripts/build-luajit.sh into build-luajit/,
-# scripts/test.sh into build-asan/). Sourced from the checkout's top folder:
+# (scripts/setup.sh into build/, scripts/build-lua.sh into build-lua5.1/,
+# build-lua5.2/, build-lua5.3/ and build-luajit/, scripts/test.sh into
+# build-asan/). Sourced from the checkout's top folder:
 #   source scripts/lib/build.sh
+
+# The Lua versions the C module is built for, each with its pkg-config
+# module (CMake's LUA_PKG), its build folder and its interpreter. Lua 5.4 is
+# the main one and keeps build/, which .busted points at.
+LUA_VERSIONS=(5.1 5.2 5.3 5.4 luajit)
+
+# lua_pkg VERSION: the pkg-config module of its headers (Debian's names)
+lua_pkg() {
+  case $1 in
+    5.[1-4]) echo "lua$1" ;;
+    luajit) echo luajit ;;
+    *) return 1 ;;
+  esac
+}
+
+# lua_build_dir VERSION: the folder the module is built into for it
+lua_build_dir() {
+  case $1 in
+    5.4) echo build ;;
+    5.[123]) echo "build-lua$1" ;;
+    luajit) echo build-luajit ;;
+    *) return 1 ;;
+  esac
+}
+
+# lua_interpreter VERSION: the command that runs it
+lua_interpreter() {
+  case $1 in
+    5.[1-4]) echo "lua$1" ;;
+    luajit) echo luajit ;;
+    *) return 1 ;;
+  esac
+}
 
 # fresh_build_dir DIR: when DIR holds a CMake cache made for another source
 # folder or in another place (a checkout copied or moved elsewhere, e.g. to
@@ -35,4 +69,15 @@ build_module() {
     printf '%s\n' "$log"
     return 1
   fi
+}
+
+# build_for_lua VERSION: build_module into lua_build_dir VERSION against the
+# headers of that Lua (LUA_PKG); the same output and status.
+build_for_lua() {
+  local dir pkg
+  if ! dir=$(lua_build_dir "$1") || ! pkg=$(lua_pkg "$1"); then
+    echo "build: unknown Lua version '$1' (one of: ${LUA_VERSIONS[*]})"
+    return 1
+  fi
+  build_module "$dir" -DLUA_PKG="$pkg"
 }

@@ -16,8 +16,8 @@ function M.start(args, ca_file)
   local cmd = "echo $$; exec lua5.4 bin/proxyshard-sandbox --port 0 " .. (args or "")
     .. " 2>>/tmp/proxyshard-sandbox-spec.log"
   local pipe = assert(io.popen(cmd, "r"))
-  local pid = assert(tonumber(pipe:read("l")), "no pid")
-  local line = pipe:read("l")
+  local pid = assert(tonumber(pipe:read("*l")), "no pid")
+  local line = pipe:read("*l")
   assert(line, "the sandbox printed nothing (see /tmp/proxyshard-sandbox-spec.log)")
   local url = assert(line:match("(https?://127%.0%.0%.1:%d+)"), "no URL in: " .. line)
   local self = setmetatable({ pipe = pipe, pid = pid, url = url, line = line,

@@ -6,6 +6,10 @@ local socket = require "socket"
 -- Lua 5.1/LuaJIT: os.execute returns a number, io.popen's close() no exit status, read wants "*a".
 local LUA51 = _VERSION == "Lua 5.1"
 
+--- The command of the Lua running the specs ("lua5.3", "luajit"...), for a
+-- child interpreter that must load the same build of the C module.
+local LUA = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+
 --- The string quoted for a POSIX shell, as one word.
 local function q(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -94,6 +98,6 @@ local function stop(p)
 end
 
 return {
-  q = q, sh = sh, run = run, read_file = read_file, write_file = write_file,
+  LUA = LUA, q = q, sh = sh, run = run, read_file = read_file, write_file = write_file,
   wait_for = wait_for, tmpdir = tmpdir, free_port = free_port, start = start, stop = stop,
 }

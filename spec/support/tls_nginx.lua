@@ -79,7 +79,7 @@ function M.start()
     -- `echo $$` then `exec`: the printed pid is nginx's
     local pipe = assert(io.popen(("echo $$; exec %s -p %s/ -c %s/nginx.conf -e %s/error.log >%s/stderr.log 2>&1 "
       .. "</dev/null"):format(nginx, dir, dir, dir, dir)))
-    local pid = assert(tonumber(pipe:read("l")))
+    local pid = assert(tonumber(pipe:read("*l")))
     local up = shell.wait_for(function() return get(h2, cert) and get(h1, cert) end, 10)
     local server = {
       h2_url = "https://127.0.0.1:" .. h2, h1_url = "https://127.0.0.1:" .. h1, ca_file = cert,

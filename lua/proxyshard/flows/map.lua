@@ -92,6 +92,36 @@ local function current()
   return nil
 end
 
+-- Plain Lua 5.1 cannot yield across pcall (a C-call boundary there), and a
+-- spend runs its request under one (proxyshard.jobs.exclusive). There
+-- M.pcall runs fn in a coroutine of its own that stands for the caller's
+-- (the same scheduler, the same owner: M.owner) and passes its yields up.
+-- LuaJIT and Lua 5.2+ yield across pcall: M.pcall is pcall.
+local stands_for = setmetatable({}, { __mode = "k" }) -- such a coroutine -> its caller's
+
+--- The coroutine `co` stands for (itself, but for M.pcall's own); nil for nil.
+function M.owner(co)
+  while stands_for[co] do co = stands_for[co] end
+  return co
+end
+
+if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
+  --- pcall(fn, ...), but the running coroutine may still yield inside fn.
+  function M.pcall(fn, ...)
+    local caller = running()
+    if caller == nil then return pcall(fn, ...) end -- the main thread cannot yield anyway
+    local co = create(fn)
+    stands_for[co], schedulers[co] = caller, schedulers[caller]
+    local function after(ok, ...)
+      if ok and status(co) == "suspended" then return after(resume(co, yield(...))) end
+      return ok, ...
+    end
+    return after(resume(co, ...))
+  end
+else
+  M.pcall = pcall
+end
+
 --- One attempt of the call loop: yielded to the scheduler inside an item
 -- when the transport has batches, else transport:request(req).
 function M.request(transport, req)

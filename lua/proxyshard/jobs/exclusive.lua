@@ -16,7 +16,6 @@ local concurrent = require "proxyshard.flows.map"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
-local pcall = pcall
 local error = error
 local running = coroutine.running
 local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
@@ -30,7 +29,8 @@ M.POLL = 0.01 -- seconds between looks at a held key
 local held = {}
 
 local function me()
-  return running() or "main" -- LuaJIT's main thread has no coroutine object
+  -- LuaJIT's and Lua 5.1's main thread has no coroutine object
+  return concurrent.owner(running()) or "main"
 end
 
 -- Wait outside the main loop's way: a map item yields, nginx's light
@@ -61,7 +61,7 @@ function M.run(key, call, clock, fn, ...)
     h = { owner = who, depth = 1 }
     held[key] = h
   end
-  local results = pack(pcall(fn, ...))
+  local results = pack(concurrent.pcall(fn, ...)) -- a map item may yield inside (Lua 5.1 too)
   h.depth = h.depth - 1
   if h.depth == 0 then held[key] = nil end
   if not results[1] then error(results[2], 0) end

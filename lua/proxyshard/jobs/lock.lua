@@ -17,6 +17,7 @@ local errors = require "proxyshard.errors"
 local json = require "proxyshard.wire.json"
 local state = require "proxyshard.jobs.state"
 local settings = require "proxyshard.check.settings"
+local concurrent = require "proxyshard.flows.map"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
@@ -61,7 +62,7 @@ local function take_file(path, wait, me)
   if not lk then
     if why ~= "busy" then return nil, errors.invalid("lock", format("cannot be taken (%s)", tostring(why))) end
     local f = io.open(path, "r")
-    local text = f and f:read("a")
+    local text = f and f:read("*a")
     if f then f:close() end
     return nil, busy(path, text and json.decode(text), wait)
   end
@@ -113,7 +114,7 @@ end
 function M.held(client, opts, fn, ...)
   local release, err = M.take(client, opts)
   if not release then return nil, err end
-  local results = { pcall(fn, ...) }
+  local results = { concurrent.pcall(fn, ...) } -- a map item may yield inside (Lua 5.1 too)
   release()
   if not results[1] then error(results[2], 0) end
   return results[2], results[3]
