@@ -62,7 +62,7 @@ M.list = {
   { row = "order.set_signatures", on = order(ORDER), args = { { { ip = "203.0.113.11", signature = "win11" } } },
     cli = { "sign", tostring(ORDER), "203.0.113.11=macos" } },
   { row = "order.set_deletion", on = order(ORDER), args = { { { ip = "203.0.113.14", value = true } } },
-    cli = { "set-deletion", tostring(ORDER), "203.0.113.14=true" } },
+    cli = { "set-deletion", tostring(ORDER), "203.0.113.14=true", "--yes" } },
   { row = "order.renew", on = order(ON_HOLD), args = {}, cli = spend_cli("renew", tostring(ON_HOLD)) },
   { row = "order.set_tag", on = order(ORDER), args = { "prism" }, cli = { "set-tag", tostring(ORDER), "prism" } },
   { row = "order.change_cycle", on = order(ORDER), args = { "quarterly" },
@@ -96,7 +96,7 @@ M.list = {
   { row = "sub_user.subtract_data", on = sub_user("u-1"), args = { 1 },
     cli = { "subtract-data", "premium", "u-1", "1" } },
   { row = "sub_user.reset_password", on = sub_user("u-1"), args = {}, cli = { "reset-password", "premium", "u-1" } },
-  { row = "sub_user.delete", on = sub_user("u-2"), args = {}, cli = { "delete-sub-user", "premium", "u-2" } },
+  { row = "sub_user.delete", on = sub_user("u-2"), args = {}, cli = { "delete-sub-user", "premium", "u-2", "--yes" } },
 }
 
 --- The spending options of the library's calls (the cap above).

@@ -89,7 +89,9 @@ end
 
 --- The orders' lines for the checked options `c` (status, expiring,
 -- offset, limit, every, concurrency), days counted from `now`: the lines,
--- the count and the next page's offset; or nil, err.
+-- the count, the next page's offset and the failures of the orders'
+-- reads (a line whose order could not be read keeps what the list said);
+-- or nil, err when the list itself could not be read.
 function M.lines(client, c, now)
   local summaries, count, next_offset, err
   if c.every then
@@ -102,24 +104,33 @@ function M.lines(client, c, now)
     if not page then return nil, err end
     summaries, count, next_offset = page.orders, page.count, page.next_offset
   end
+  -- an id the list gives that no order can have is not read (the read
+  -- would be refused as the caller's mistake)
+  local readable = {}
+  for _, s in ipairs(summaries) do
+    if validate.id(s.order_id, "order_id") then readable[#readable + 1] = s end
+  end
   local read
-  read, err = order_set.each(client, summaries, function(s) return client:order(s.order_id):fetch() end,
+  read, err = order_set.each(client, readable, function(s) return client:order(s.order_id):fetch() end,
     c.concurrency)
   if not read then return nil, err end
-  local lines = {}
+  local info, failures = {}, {}
   for i, r in ipairs(read) do
-    if r.err then return nil, r.err end
-    local l = line(summaries[i], r.value, now)
+    if r.err then failures[#failures + 1] = r.err else info[readable[i]] = r.value end
+  end
+  local lines = {}
+  for _, s in ipairs(summaries) do
+    local l = line(s, info[s] or {}, now)
     if c.expiring == nil or (l.days_left ~= nil and l.days_left <= c.expiring) then lines[#lines + 1] = l end
   end
   if c.expiring then
     sort(lines, function(a, b)
       if a.days_left ~= b.days_left then return a.days_left < b.days_left end
-      return a.order_id < b.order_id
+      return (a.order_id or 0) < (b.order_id or 0)
     end)
     count = #lines
   end
-  return lines, count, next_offset
+  return lines, count, next_offset, failures
 end
 
 function M.command.run(ctx, args)
@@ -128,12 +139,13 @@ function M.command.run(ctx, args)
   local client
   client, err = ctx:client()
   if not client then return ctx:fail(err) end
-  local lines, count, next_offset = M.lines(client, c, ctx.sys.now())
+  local lines, count, next_offset, failures = M.lines(client, c, ctx.sys.now())
   if not lines then return ctx:fail(count) end
   local text = render.table(lines, M.COLUMNS)
   if next_offset then text = text .. format("\n(%d orders, more from --offset %d)", count or #lines, next_offset) end
   -- a list, so that none is [] in JSON
-  return ctx:result("orders", { orders = base.list(nil, lines), count = count, next_offset = next_offset }, text)
+  local doc = { orders = base.list(nil, lines), count = count, next_offset = next_offset }
+  return require("proxyshard.cli.batch").finish(ctx, "orders", doc, text, failures)
 end
 
 return M

@@ -71,10 +71,11 @@ local function targets(ctx, client, args, concurrency)
   if not args.expiring then return order_set.ids(client, args) end
   local days, err = validate.quantity(values.integer(args.expiring), "--expiring", 0)
   if not days then return nil, err end
-  local lines
-  lines, err = require("proxyshard.cli.orders").lines(client, { status = "all", every = true, expiring = days,
-    concurrency = concurrency }, ctx.sys.now())
-  if not lines then return nil, err end
+  local lines, list_err, _, failures = require("proxyshard.cli.orders").lines(client, { status = "all",
+    every = true, expiring = days, concurrency = concurrency }, ctx.sys.now())
+  if not lines then return nil, list_err end
+  -- an order that could not be read might be on hold: renew nothing blind
+  if #failures > 0 then return nil, failures[1] end
   local ids, left = {}, {}
   for _, l in ipairs(lines) do
     if l.status == "on-hold" then
