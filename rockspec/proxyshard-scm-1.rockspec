@@ -45,9 +45,15 @@ build = {
     INSTALL_LMOD = "$(LUADIR)",
   },
   install = {
-    -- LuaRocks wraps it so that it finds the rock's modules from anywhere
+    -- installed as they are: each finds the rock's modules next to itself
     bin = { ["proxyshard-sandbox"] = "bin/proxyshard-sandbox", proxyshard = "bin/proxyshard" },
   },
+}
+deploy = {
+  -- LuaRocks' wrapper would load luarocks.loader (its config, a shell, a
+  -- manifest search per module) before the command's first line: more than
+  -- a whole read costs (scripts/bench.sh, start-up)
+  wrap_bin_scripts = false,
 }
 -- `luarocks --lua-version=5.4 test rockspec/proxyshard-scm-1.rockspec` from
 -- the checkout: the busted specs on Lua 5.4, against the C module built into

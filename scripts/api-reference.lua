@@ -1,22 +1,25 @@
 #!/usr/bin/env lua5.4
---- The README's API call table, made from the operation rows
+--- The library guide's call table (docs/library.md, section "The calls"),
+-- made from the operation rows
 -- (lua/proxyshard/operations.lua): one table per handle (client, order,
 -- add-on, residential, sub-user), each call with its arguments, its HTTP
 -- method and path and its summary, and one example per handle, between the
 -- markers <!-- api-table:begin --> and <!-- api-table:end -->.
 --   lua5.4 scripts/api-reference.lua            prints the block
---   lua5.4 scripts/api-reference.lua --write    puts it into README.md, in
---                                               place of the block there
--- spec/readme_api_spec.lua fails when the README's block is not what this
--- prints, so the README cannot drift from the table.
+--   lua5.4 scripts/api-reference.lua --write    puts it into docs/library.md,
+--                                               in place of the block there
+-- spec/readme_api_spec.lua fails when the guide's block is not what this
+-- prints, so the guide cannot drift from the table.
 local here = (arg and arg[0] or ""):match("^(.*)/scripts/[^/]*$") or "."
 package.path = here .. "/lua/?.lua;" .. here .. "/lua/?/init.lua;" .. package.path
 
 local operations = require "proxyshard.operations"
 
 local BEGIN, END = "<!-- api-table:begin -->", "<!-- api-table:end -->"
+-- The file whose block --write replaces.
+local FILE = "docs/library.md"
 
--- The handles in the README's order: the variable a call is made on, and
+-- The handles in the guide's order: the variable a call is made on, and
 -- how that handle is made.
 local HANDLES = {
   { handle = "client", title = "Client", on = "client", made = 'client = proxyshard.new{ token = "..." }' },
@@ -123,10 +126,10 @@ local function plain(s)
 end
 
 if arg and arg[1] == "--write" then
-  local path = here .. "/README.md"
+  local path = here .. "/" .. FILE
   local text = read(path)
   local first, last = text:find(plain(BEGIN) .. ".-" .. plain(END) .. "\n")
-  assert(first, "README.md has no " .. BEGIN .. " … " .. END .. " block to replace")
+  assert(first, FILE .. " has no " .. BEGIN .. " … " .. END .. " block to replace")
   local f = assert(io.open(path, "wb"))
   f:write(text:sub(1, first - 1), block(), text:sub(last + 1))
   f:close()

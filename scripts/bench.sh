@@ -18,6 +18,11 @@
 #     other;
 #   - cold start: `require "proxyshard"` over a bare interpreter (median of
 #     20 interleaved runs);
+#   - start-up of the command (issue 18, item 6): one read (`proxyshard
+#     --sandbox me` against a sandbox it starts) from the checkout and
+#     through the rock installed into a temporary tree (luarocks make),
+#     against `curl -s` doing the same read, and `--help`; medians of 30
+#     interleaved runs (--short: 5), ratios to curl;
 #   - and, last, one summary line "bench: ...".
 # Client and server run pinned to one and the same CPU (taskset -c
 # $BENCH_CPU, default 1), as the issue measured, every time: the ratios are
@@ -35,7 +40,9 @@
 # Exit status 0 when every client that is there ran; 1 when one failed or
 # nothing could be measured (the summary line says so). Installs nothing:
 # the tools come from scripts/setup.sh --tests (nginx and its Lua module,
-# luajit2, lua-socket, curl, valgrind); lua-http from scripts/setup.sh.
+# luajit2, lua-socket, curl, valgrind); lua-http from scripts/setup.sh
+# (the sandbox: without it the start-up reads are n/a), luarocks (without
+# it the installed rows are n/a).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
@@ -55,9 +62,9 @@ for arg in "$@"; do
 done
 
 if [[ -n $short ]]; then
-  N=${BENCH_N:-200} rounds=1 slow_count=40 cold_runs=5
+  N=${BENCH_N:-200} rounds=1 slow_count=40 cold_runs=5 startup_runs=5
 else
-  N=${BENCH_N:-5000} rounds=3 slow_count=200 cold_runs=20
+  N=${BENCH_N:-5000} rounds=3 slow_count=200 cold_runs=20 startup_runs=30
 fi
 concurrency=20
 cpu=${BENCH_CPU:-1}
@@ -91,8 +98,13 @@ fi
 
 work=$(mktemp -d /tmp/proxyshard-bench.XXXXXX)
 nginx_pid=
+sandbox_pid=
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
+  if [[ -n $sandbox_pid ]]; then
+    kill -TERM "$sandbox_pid" 2>/dev/null
+    wait "$sandbox_pid" 2>/dev/null
+  fi
   if [[ -n $nginx_pid ]]; then
     kill -QUIT "$nginx_pid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
@@ -559,11 +571,116 @@ if [[ -n ${cold[barejit]:-} && -n ${cold[reqjit]:-} ]]; then
 fi
 [[ -n $cold_failed ]] && echo "cold start failed: $cold_failed"
 
+# ---- start-up of the command ------------------------------------------------
+
+echo
+echo "== start-up of the command: wall time of the whole process, median of $startup_runs runs, interleaved =="
+# One read (GET /user/api/me) against a local sandbox, the command against
+# curl -s; --help (no request, no libcurl). The installed rows run the
+# tree's bin/proxyshard: LuaRocks' wrapper (which loads luarocks.loader
+# first), or the script itself when the rockspec deploys it unwrapped.
+declare -A st st_state
+st_keys=(bare curl read help rock_read rock_help)
+declare -A st_label=(
+  [bare]="lua5.4 -e '' (the interpreter alone)"
+  [curl]="curl -s, the same read"
+  [read]="proxyshard --sandbox me (checkout)"
+  [help]="proxyshard --help (checkout)"
+  [rock_read]="proxyshard --sandbox me (installed rock)"
+  [rock_help]="proxyshard --help (installed rock)"
+)
+for k in "${st_keys[@]}"; do st_state[$k]=ok; done
+sandbox_url=
+pinned bin/proxyshard-sandbox --port 0 >"$work/sandbox.out" 2>"$work/sandbox.err" &
+sandbox_pid=$!
+for _ in $(seq 100); do
+  sandbox_url=$(sed -n 's/^proxyshard sandbox listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
+  [[ -n $sandbox_url ]] && break
+  kill -0 "$sandbox_pid" 2>/dev/null || break
+  sleep 0.05
+done
+if [[ -z $sandbox_url ]]; then
+  why=$(grep -m1 . "$work/sandbox.err" | cut -c1-80)
+  for k in curl read rock_read; do st_state[$k]="n/a (the sandbox did not start: ${why:-no answer in 5 s})"; done
+fi
+rock_kind=
+if ! command -v luarocks >/dev/null; then
+  for k in rock_read rock_help; do st_state[$k]="n/a (no luarocks)"; done
+else
+  # from a copy, so that the build leaves nothing in the checkout
+  mkdir -p "$work/rock"
+  cp -r CMakeLists.txt csrc lua bin rockspec "$work/rock/"
+  if (cd "$work/rock" && LUAROCKS_CONFIG=rockspec/debian-config.lua luarocks --lua-version=5.4 \
+      --tree "$work/tree" make rockspec/proxyshard-scm-1.rockspec) >"$work/rock.log" 2>&1; then
+    rock_kind="the script itself"
+    grep -q 'luarocks.loader' "$work/tree/bin/proxyshard" && rock_kind="LuaRocks' wrapper"
+  else
+    why=$(grep -i -m1 'error' "$work/rock.log" | cut -c1-100)
+    for k in rock_read rock_help; do st_state[$k]="failed (luarocks make: ${why:-see its log})"; done
+  fi
+fi
+# the command's environment (the last section: nothing after it minds)
+unset PROXYSHARD_TOKEN PROXYSHARD_BASE_URL
+export PROXYSHARD_SANDBOX_URL=$sandbox_url PROXYSHARD_STATE_DIR=$work/state
+for ((i = 1; i <= startup_runs; i++)); do
+  for k in "${st_keys[@]}"; do
+    [[ ${st_state[$k]} == ok ]] || continue
+    case $k in
+      bare) cmd=(lua5.4 -e '') ;;
+      curl) cmd=(curl -s -H "Authorization: Bearer sandbox-token" "$sandbox_url/user/api/me") ;;
+      read) cmd=("$root/bin/proxyshard" --sandbox me) ;;
+      help) cmd=("$root/bin/proxyshard" --help) ;;
+      rock_read) cmd=("$work/tree/bin/proxyshard" --sandbox me) ;;
+      rock_help) cmd=("$work/tree/bin/proxyshard" --help) ;;
+    esac
+    # from another directory, as an installed command is run
+    cd / || exit 1
+    if run_result "$work/timeit" "${cmd[@]}"; then
+      st[$k]+=" $(field "$out" wall)"
+    else
+      st_state[$k]="failed ($why)"
+    fi
+    cd "$root" || exit 1
+  done
+done
+st_ms() { # shellcheck disable=SC2086
+  [[ ${st_state[$1]} == ok && -n ${st[$1]:-} ]] && calc "%.2f" "$(median ${st[$1]}) * 1000"
+}
+st_ratio() { # KEY: its median over curl's
+  local a b
+  a=$(st_ms "$1") b=$(st_ms curl)
+  [[ -n $a && -n $b ]] && calc "%.2f" "$a / $b"
+}
+for k in "${st_keys[@]}"; do
+  if ms=$(st_ms "$k"); then
+    r=""
+    case $k in
+      read | rock_read) r="   $(st_ratio "$k")x curl" ;;
+    esac
+    printf '%-46s %8s ms%s\n' "${st_label[$k]}" "$ms" "$r"
+  else
+    printf '%-46s %s\n' "${st_label[$k]}" "${st_state[$k]}"
+  fi
+done
+[[ -n $rock_kind ]] && echo "# installed: luarocks make into a temporary tree; its bin/proxyshard is $rock_kind"
+echo "# targets: a read within 2.0x curl from the checkout, 2.5x installed; --help under 8 ms"
+startup_failed=
+for k in "${st_keys[@]}"; do [[ ${st_state[$k]} == failed* ]] && startup_failed=1; done
+st_fig() { # KEY ratio|ms
+  local v
+  if [[ $2 == ratio ]]; then v=$(st_ratio "$1") && v="${v}x"; else v=$(st_ms "$1") && v="$v ms"; fi
+  if [[ -n $v ]]; then echo "$v"
+  elif [[ ${st_state[$1]} == failed* ]]; then echo failed
+  else echo n/a
+  fi
+}
+
 # ---- summary -------------------------------------------------------------
 
 status=0
 for c in "${clients[@]}"; do [[ ${state[$c]} == failed* ]] && status=1; done
 [[ $slow_state_multi == ok && $slow_state_seq == ok && $slow_state_map != failed* && -z $cold_failed ]] || status=1
+[[ -z $startup_failed ]] || status=1
 [[ -n $limit ]] || status=1
 
 fmt_ratio() {
@@ -589,4 +706,4 @@ echo
 echo "# $(elapsed) s in all"
 mode=""
 [[ -n $short ]] && mode=" [short: N=$N, 1 round, $slow_count quotes]"
-finish "bench: quote $(fmt_ratio quote54) (target 0.80), LuaJIT $(fmt_ratio quotejit) (0.90), perform $(fmt_ratio perform) (0.95), curl CLI $(fmt_ratio curl_cli) (quote ahead: $ahead), map ${slow_count}@20ms $map_fig (0.26), require ${require_ms:-n/a} ms (3), RSS flat: $rss_flat$mode" "$status"
+finish "bench: quote $(fmt_ratio quote54) (target 0.80), LuaJIT $(fmt_ratio quotejit) (0.90), perform $(fmt_ratio perform) (0.95), curl CLI $(fmt_ratio curl_cli) (quote ahead: $ahead), map ${slow_count}@20ms $map_fig (0.26), require ${require_ms:-n/a} ms (3), RSS flat: $rss_flat, start-up: read $(st_fig read ratio) curl (2.0), installed $(st_fig rock_read ratio) (2.5), --help $(st_fig help ms) (8)$mode" "$status"

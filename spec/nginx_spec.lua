@@ -5,8 +5,8 @@
 -- the sandbox's ledger and request log. It proves the calls do not block
 -- the worker: while one handler waits on a sandbox answer delayed by a
 -- second, a second request to the same worker completes in a fraction of
--- that — unless the first one uses blocking libcurl. Last, the README's
--- nginx.conf excerpt runs as written against the sandbox over HTTPS.
+-- that — unless the first one uses blocking libcurl. Last, the nginx.conf
+-- of docs/nginx.md runs as written against the sandbox over HTTPS.
 --
 -- The lua-resty-http specs run the real module (0.17, with its dependency
 -- lua-resty-string) from PROXYSHARD_RESTY_HTTP_LIB: a ";"-list of
@@ -41,17 +41,16 @@ end
 -- Replace `from` (plain text, exactly once) in `text`.
 local function replace_once(text, from, to)
   local i, j = text:find(from, 1, true)
-  assert(i and not text:find(from, j + 1, true), "the README's excerpt no longer has exactly one " .. from)
+  assert(i and not text:find(from, j + 1, true), "docs/nginx.md's nginx.conf no longer has exactly one " .. from)
   return text:sub(1, i - 1) .. to .. text:sub(j + 1)
 end
 
--- The README's excerpt as it stands, pointed at the sandbox over HTTPS
+-- docs/nginx.md's configuration as it stands, pointed at the sandbox over HTTPS
 -- instead of user-api.proxyshard.com:443, trusting `ca_file`, and run in
 -- a temporary prefix.
 local function readme_config(sandbox_port, ca_file)
-  local readme = read_file(ROOT .. "/README.md") or ""
-  local section = assert(readme:match("\n## OpenResty / nginx\n(.-)\n## "), "no OpenResty section in README.md")
-  local conf = assert(section:match("```nginx\n(.-)```"), "no nginx.conf excerpt in the README's OpenResty section")
+  local doc = read_file(ROOT .. "/docs/nginx.md") or ""
+  local conf = assert(doc:match("\n```nginx\n(.-)```"), "no nginx.conf excerpt in docs/nginx.md")
   return function(prefix, port)
     local c = conf
     c = replace_once(c, "server user-api.proxyshard.com:443;", "server 127.0.0.1:" .. sandbox_port .. ";")
@@ -692,7 +691,7 @@ describe("inside a real nginx (one worker, the sandbox upstream)", function()
   end)
 end)
 
-describe("the README's nginx.conf excerpt", function()
+describe("docs/nginx.md's nginx.conf", function()
   local dir, sb, nx
 
   setup(function()

@@ -1,7 +1,8 @@
 -- docs/operations.md against the code: the places it lists for a new
 -- operation are all there are. No module outside them keeps a table keyed
 -- by an operation ("order.renew"), and a row added to the table alone is a
--- method, a command, a help text and a line of the README's call table.
+-- method, a command, a help text and a line of the library guide's call
+-- table (docs/library.md).
 local shell = require "support.shell"
 
 local ROOT = shell.run("pwd"):gsub("%s+$", "")
@@ -57,7 +58,7 @@ describe("docs/operations.md", function()
     assert.are.same({}, found)
   end)
 
-  it("is right that a row is enough: the method, the command, help() and the README's table follow", function()
+  it("is right that a row is enough: the method, the command, help() and the guide's table follow", function()
     -- in a child process: the row is added before anything is made from the table
     local script = [[
       package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
@@ -84,6 +85,7 @@ describe("docs/operations.md", function()
       local commands = require "proxyshard.cli.commands"
       print("command", commands.usage(assert(commands.find("remove-ip"))))
       print("help", (require("proxyshard.help").text("remove_ip"):match("^[^\n]*")))
+      dofile("scripts/api-reference.lua") -- prints the guide's call table
     ]]
     local dir = shell.tmpdir("operations-doc")
     shell.write_file(dir .. "/add.lua", script)
@@ -94,5 +96,7 @@ describe("docs/operations.md", function()
       .. '{"ip":"2001:db8::1"}', out)
     assert.matches("command\tproxyshard remove%-ip ORDER_ID IP\n", out)
     assert.matches("help\torder:remove_ip%(ip %[, opts%]%)    POST /user/api/orders/{order_id}/ips/remove", out)
+    assert.truthy(out:find("\n| `order:remove_ip(ip [, opts])` | `POST /user/api/orders/{order_id}/ips/remove` | "
+      .. "remove one IP from the order now |\n", 1, true), out)
   end)
 end)

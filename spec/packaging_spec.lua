@@ -39,7 +39,7 @@ end)
 
 -- scripts/setup.sh is the one list of Debian packages: the run-time set
 -- (scripts/demo.sh) and the test set on top (scripts/test.sh); the README's
--- "Setup, by hand" shows both.
+-- "Setup" shows both.
 describe("the package sets", function()
   local function set(args)
     local out, ok = shell.run("bash scripts/setup.sh --packages " .. args .. " 2>&1")
@@ -56,10 +56,10 @@ describe("the package sets", function()
     return rest
   end
 
-  -- the packages of the README's `apt-get install` lines in "Setup, by hand", in order
+  -- the packages of the README's `apt-get install` lines in "Setup", in order
   local function readme_sets()
     local readme = assert(shell.read_file("README.md"))
-    local section = assert(readme:match("\n## Setup, by hand\n(.-)\n## "), "no Setup, by hand section")
+    local section = assert(readme:match("\n## Setup\n(.-)\n## "), "no Setup section in README.md")
     local sets = {}
     for block in section:gmatch("\n```sh\n(.-)```") do
       local line = block:gsub("\\\n", " ")
@@ -118,8 +118,15 @@ describe("the rock", function()
     shell.sh("rm -rf " .. shell.q(tree) .. " build.luarocks")
   end)
 
+  it("is installed as docs/setup.md says", function()
+    local doc = assert(shell.read_file("docs/setup.md"))
+    local block = assert(doc:match("\n## The rock\n.-\n```sh\n(.-)```"), "no ```sh block under \"The rock\"")
+    assert.truthy(block:find("export LUAROCKS_CONFIG=rockspec/debian-config.lua\n", 1, true), block)
+    assert.truthy(block:find("luarocks --lua-version=5.4 --tree lua_modules make " .. ROCKSPEC, 1, true), block)
+  end)
+
   it("installs offline and loads from its tree alone", function()
-    -- the README's line
+    -- docs/setup.md's line, into a temporary tree
     local out, ok = shell.run(("LUAROCKS_CONFIG=rockspec/debian-config.lua "
       .. "luarocks --lua-version=5.4 --tree %s make %s 2>&1"):format(tree, ROCKSPEC))
     assert.is_true(ok, out)

@@ -18,7 +18,7 @@
 --   evidence what the spending flow reads to see the charge and, after an
 --            unknown outcome, whether it was done (proxyshard.flows.evidence)
 --   auth     false for the two health probes (no token is sent)
---   summary  one line, for help() and the README
+--   summary  one line, for help() and the call table of docs/library.md
 --   params   in the order the API lists them; each
 --              name     the Lua name          wire  the API's, when different
 --              at       "path" | "query" | "body"

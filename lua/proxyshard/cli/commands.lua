@@ -137,6 +137,26 @@ local list, by_name
 M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl", "proxyshard.cli.proxies",
   "proxyshard.cli.orders", "proxyshard.cli.renew" }
 
+--- The hand-written commands as the command line lists them, by module:
+-- name, summary, and `replaces`: the name of the row command it takes the
+-- place of (the row it serves), so that a run finds its one command, and
+-- `proxyshard --help` lists them all, without loading each module and all
+-- it requires. make raises when one differs from its module's.
+M.HAND_WRITTEN_INDEX = {
+  ["proxyshard.cli.topup"] = { name = "top-up",
+    summary = "make sure orders have N unused p0f slots, buying only what is missing, under one total cap" },
+  ["proxyshard.cli.pending"] = { name = "pending",
+    summary = "the journal's spends whose end is not known; --settle finds out by re-reading (never resending)" },
+  ["proxyshard.cli.repl"] = { name = "repl",
+    summary = "Lua 5.4's interactive loop with proxyshard, money, help() and a client loaded" },
+  ["proxyshard.cli.proxies"] = { name = "proxies", replaces = "proxies",
+    summary = "the proxies of Datacenter/ISP orders: a table, or one line per proxy in a format tools read" },
+  ["proxyshard.cli.orders"] = { name = "orders", replaces = "orders",
+    summary = "the orders: status, expiry and days left, IPs, auto-renewal and tag (--expiring DAYS: soonest first)" },
+  ["proxyshard.cli.renew"] = { name = "renew", replaces = "renew",
+    summary = "renew orders (on hold, or about to expire) at an estimated price; many under one --max-total" },
+}
+
 --- The commands of `rows`, then the hand-written ones: the list and the
 -- commands by name. Raises when two have one name.
 function M.make(rows)
@@ -150,9 +170,20 @@ function M.make(rows)
     names[command.name] = command
     made[#made + 1] = command
   end
-  local served = {}
+  local served, replaced = {}, {}
+  for _, row in ipairs(rows) do replaced[row.handle .. "." .. row.name] = row.command or dashed(row.name) end
   for _, module in ipairs(M.HAND_WRITTEN) do
     local command = require(module).command
+    local known = M.HAND_WRITTEN_INDEX[module] or {}
+    -- (a row it serves that `rows` lacks: nothing to check)
+    local was = { name = command.name, summary = command.summary, replaces = replaced[command.serves] }
+    if command.serves and not was.replaces then was.replaces = known.replaces end
+    for _, field in ipairs { "name", "summary", "replaces" } do
+      if known[field] ~= was[field] then
+        error(format("proxyshard.cli: %s's command has the %s %q, but HAND_WRITTEN_INDEX says %q", module, field,
+          tostring(was[field]), tostring(known[field])), 0)
+      end
+    end
     if command.serves then served[command.serves] = command end
   end
   for _, row in ipairs(rows) do
@@ -174,6 +205,84 @@ end
 function M.find(name)
   M.all()
   return by_name[name]
+end
+
+-- The commands looked up one by one (name -> command, or false), until
+-- M.all() makes them all.
+local looked = {}
+
+--- The command named `name`, or nil, as M.find finds it, but loading only
+-- that command's module (a run needs its own command, not all 40): the
+-- hand-written one of that name, else the row's. A name that two commands
+-- would have, or that a hand-written command took from its row, is left
+-- to M.find.
+function M.lookup(name)
+  if by_name then return by_name[name] end
+  if type(name) ~= "string" then return nil end
+  local hit = looked[name]
+  if hit ~= nil then return hit or nil end
+  local module
+  for _, m in ipairs(M.HAND_WRITTEN) do
+    local known = M.HAND_WRITTEN_INDEX[m]
+    if not known then return M.find(name) end -- make raises
+    if known.name == name then
+      if module then return M.find(name) end
+      module = m
+    elseif known.replaces == name then
+      return M.find(name)
+    end
+  end
+  local command
+  if module then
+    command = require(module).command
+    for _, r in ipairs(operations.rows) do
+      local key = r.handle .. "." .. r.name
+      if key == command.serves then
+        command.row = r -- as make does
+      elseif (r.command or dashed(r.name)) == name then
+        return M.find(name) -- a row of that name too (make raises)
+      end
+    end
+  else
+    local row
+    for _, r in ipairs(operations.rows) do
+      if (r.command or dashed(r.name)) == name then
+        if row then return M.find(name) end
+        row = r
+      end
+    end
+    command = row and M.from_row(row)
+  end
+  looked[name] = command or false
+  return command
+end
+
+--- Every command's name and summary, as M.all() has them ({ name, summary }
+-- in its order), without loading the hand-written modules; M.all()'s own
+-- when two would have one name (it raises).
+function M.index()
+  if list then return list end
+  local replaced, names, out = {}, {}, {}
+  local function add(name, summary)
+    if names[name] then return false end
+    names[name] = true
+    out[#out + 1] = { name = name, summary = summary }
+    return true
+  end
+  for _, module in ipairs(M.HAND_WRITTEN) do
+    local known = M.HAND_WRITTEN_INDEX[module]
+    if not known then return M.all() end -- make raises
+    if known.replaces then replaced[known.replaces] = true end
+  end
+  for _, row in ipairs(operations.rows) do
+    local name = row.command or dashed(row.name)
+    if not replaced[name] and not add(name, row.summary) then return M.all() end
+  end
+  for _, module in ipairs(M.HAND_WRITTEN) do
+    local known = M.HAND_WRITTEN_INDEX[module]
+    if not add(known.name, known.summary) then return M.all() end
+  end
+  return out
 end
 
 --- The command of a row, or nil.

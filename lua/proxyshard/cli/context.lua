@@ -12,7 +12,6 @@
 -- @module proxyshard.cli.context
 local errors = require "proxyshard.errors"
 local redact = require "proxyshard.wire.redact"
-local render = require "proxyshard.cli.render"
 local exit = require "proxyshard.cli.exit"
 
 local type = type
@@ -22,6 +21,11 @@ local tostring = tostring
 local setmetatable = setmetatable
 local format = string.format
 local match = string.match
+local require = require
+
+-- proxyshard.cli.render (and JSON with it), loaded when first printed
+-- with: --help and a usage error do without it
+local function render() return require "proxyshard.cli.render" end
 
 local M = {}
 
@@ -60,7 +64,7 @@ end
 --- Write `doc` to stdout as one JSON document (proxyshard.cli.render),
 -- every string redacted before encoding.
 function Context:write_json(doc)
-  self.sys.out(self:clean(render.json(doc, self.cleaner)))
+  self.sys.out(self:clean(render().json(doc, self.cleaner)))
 end
 
 --- Write to stdout / stderr, redacted.
@@ -191,7 +195,7 @@ function Context:result(command, value, text, fields)
     for k, v in pairs(fields or {}) do doc[k] = v end
     self:write_json(doc)
   else
-    local t = text or render.text(value)
+    local t = text or render().text(value)
     if t ~= "" then self:out(t .. "\n") end
   end
   return exit.OK
@@ -219,7 +223,7 @@ function Context:fail(err, code, command)
   local hint = self:hint(err)
   if hint then self:err("proxyshard: " .. hint .. "\n") end
   if self.json then
-    self:write_json({ ok = false, command = command or self.command, error = render.error(err), exit = code })
+    self:write_json({ ok = false, command = command or self.command, error = render().error(err), exit = code })
   end
   return code
 end

@@ -71,7 +71,7 @@ local function wrap(text, width)
   return lines
 end
 
---- The table for --help and the README: one status a line (its meaning
+--- The table for --help and docs/command.md: one status a line (its meaning
 -- wrapped to `width` columns, default 96, under itself).
 function M.describe(width)
   width = width or 96

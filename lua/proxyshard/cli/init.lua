@@ -8,13 +8,16 @@
 --   proxyshard purchase 12345 p0f_slots 2 --max-total 1.00 --reconcile
 --   proxyshard top-up --free 5 --max-total 5.00 --all-active
 --   proxyshard repl
+--
+-- What a run loads is what its command needs: --help and a usage error
+-- neither the library nor libcurl (proxyshard.core), a read not the other
+-- commands' modules (proxyshard.cli.parser builds only its command).
 -- @module proxyshard.cli
 local parser = require "proxyshard.cli.parser"
 local commands = require "proxyshard.cli.commands"
 local context = require "proxyshard.cli.context"
 local system = require "proxyshard.cli.system"
 local exit = require "proxyshard.cli.exit"
-local run = require "proxyshard.cli.run"
 
 local M = {}
 
@@ -25,10 +28,9 @@ local function named(argv)
   end
 end
 
---- Run the command line `argv` (a list of strings) on `sys` (default: the
--- real system, proxyshard.cli.system), with `ctx` (default: a new
--- proxyshard.cli.context): the exit status.
-function M.main(argv, sys, ctx)
+-- main, and `before_run` called once the command line is parsed, before
+-- the command runs (protected_main's signal trap: only a run needs it).
+local function main(argv, sys, ctx, before_run)
   sys = sys or system.real()
   ctx = ctx or context.new(sys, argv)
   local ok, args = parser.parse(argv)
@@ -42,17 +44,26 @@ function M.main(argv, sys, ctx)
       command and (command .. " ") or ""))
     for _, a in ipairs(argv) do
       if a == "--json" then -- one document even so (nothing was parsed, so look for the flag)
-        ctx:write_json({ ok = false, command = command, exit = exit.USAGE, error = { kind = "usage", message = args } })
+        ctx:write_json({ ok = false, command = command, exit = exit.USAGE, error = { kind = "invalid_argument",
+          message = args } })
         break
       end
     end
     return exit.USAGE
   end
   ctx:configure(args)
-  local command = commands.find(args.command)
+  local command = commands.lookup(args.command)
   ctx.command = command.name
+  if before_run then before_run() end
   if command.run then return command.run(ctx, args) end
-  return run.run(ctx, command, args)
+  return require("proxyshard.cli.run").run(ctx, command, args)
+end
+
+--- Run the command line `argv` (a list of strings) on `sys` (default: the
+-- real system, proxyshard.cli.system), with `ctx` (default: a new
+-- proxyshard.cli.context): the exit status.
+function M.main(argv, sys, ctx)
+  return main(argv, sys, ctx)
 end
 
 -- Where the details of an internal error go: a file in the state
@@ -89,9 +100,14 @@ end
 function M.protected_main(argv, sys)
   sys = sys or system.real()
   local ctx = context.new(sys, argv)
-  local core_ok, core = pcall(require, "proxyshard.core")
-  if core_ok then core.trap() end
-  local ok, code = xpcall(M.main, debug.traceback, argv, sys, ctx)
+  -- trapped once a command runs: loading proxyshard.core loads libcurl,
+  -- which --help and a usage error do without
+  local core_ok, core = false, nil
+  local function trap()
+    core_ok, core = pcall(require, "proxyshard.core")
+    if core_ok then core.trap() end
+  end
+  local ok, code = xpcall(main, debug.traceback, argv, sys, ctx, trap)
   local sig = core_ok and core.trapped()
   if sig then return interrupted(ctx, sig, ok and code or nil) end
   if ok then return code end

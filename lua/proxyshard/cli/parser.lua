@@ -1,23 +1,36 @@
 --- The command line of `proxyshard`, on lua-argparse: the root options,
 -- and a subcommand for every command of proxyshard.cli.commands. `--help`
 -- does not exit the process: it is recorded, for the caller to print.
+--
+-- A run builds only what it needs (issue 18, item 6): the root and the
+-- command named in argv; `proxyshard --help` the root with each command's
+-- name and summary, all its text shows. Whatever else (a command's --help,
+-- a usage error) is parsed again by the whole parser, so every message is
+-- the whole parser's.
 -- @module proxyshard.cli.parser
-local argparse = require "argparse"
 local commands = require "proxyshard.cli.commands"
-local exit = require "proxyshard.cli.exit"
-local validate = require "proxyshard.check.validate"
 
 local ipairs = ipairs
 local format = string.format
 local concat = table.concat
+local sub = string.sub
+local match = string.match
+local gmatch = string.gmatch
+local pairs = pairs
+local tonumber = tonumber
+local setmetatable = setmetatable
 
 local M = {}
 
---- The checks whose values are a fixed list, shown in --help.
-M.CHOICES = {
-  order_status = validate.ORDER_STATUSES,
-  proxy_type = validate.PROXY_TYPES,
-}
+--- The checks whose values are a fixed list, shown in --help (from
+-- proxyshard.check.validate, loaded on the first look: the root's --help
+-- and a run of a plain command line need none).
+M.CHOICES = setmetatable({}, { __index = function(t, check)
+  local validate = require "proxyshard.check.validate"
+  setmetatable(t, nil)
+  t.order_status, t.proxy_type = validate.ORDER_STATUSES, validate.PROXY_TYPES
+  return t[check]
+end })
 
 M.DESCRIPTION = [[
 The ProxyShard User API from the shell: a command for every call of the
@@ -36,7 +49,7 @@ function M.epilog()
       .. "), PROXYSHARD_SANDBOX_URL and PROXYSHARD_SANDBOX_TOKEN (for --sandbox).",
     "",
     "Exit status:",
-    exit.describe(),
+    require("proxyshard.cli.exit").describe(),
     "",
     "`proxyshard COMMAND --help` shows one command; `proxyshard repl` opens Lua with a client and help().",
   }, "\n")
@@ -58,11 +71,40 @@ local function add_help(parser, state)
   end)
 end
 
--- The options every spending command has.
+-- The options every spending command has (as in SPENDING, for M.quick).
 local function spending(cmd)
   cmd:flag("-y --yes", "Buy without asking (needed off a terminal)."):target("yes")
   cmd:flag("--dry-run", "Show the quote and buy nothing."):target("dry_run")
 end
+local SPENDING = { { flag = "-y --yes", target = "yes", flag_only = true },
+  { flag = "--dry-run", target = "dry_run", flag_only = true } }
+
+--- The root's options, in --help's order: flag (its spellings), target,
+-- argname (nil: a flag), number (converted by tonumber), help. argparse
+-- and M.quick read them both.
+M.ROOT_OPTIONS = {
+  { flag = "--json", target = "json", flag_only = true,
+    help = "Print one JSON document (amounts as integer cents) instead of text." },
+  { flag = "--token-file", target = "token_file", argname = "FILE",
+    help = "Read the API token from FILE's first line (-: standard input, no echo)." },
+  { flag = "--token", target = "token", argname = "TOKEN",
+    help = "The API token itself. Other users see it in the process list (a warning is printed): prefer "
+      .. "PROXYSHARD_TOKEN or --token-file." },
+  { flag = "--base-url", target = "base_url", argname = "URL",
+    help = "The API's address (default $PROXYSHARD_BASE_URL, else the real API)." },
+  { flag = "--sandbox", target = "sandbox", flag_only = true,
+    help = "Use a running local sandbox (bin/proxyshard-sandbox): $PROXYSHARD_SANDBOX_URL or "
+      .. "http://127.0.0.1:8089, and its token when none is given." },
+  { flag = "--timeout", target = "timeout", argname = "SECONDS", number = true,
+    help = "Seconds for each call, retries included (default 30)." },
+  { flag = "--state-dir", target = "state_dir", argname = "DIR",
+    help = "Where the run's lock and journal of spends live (default $PROXYSHARD_STATE_DIR, "
+      .. "$XDG_STATE_HOME/proxyshard or ~/.local/state/proxyshard)." },
+  { flag = "--lock-wait", target = "lock_wait", argname = "SECONDS", number = true,
+    help = "Seconds a spending run waits for another run of this account to end (default 0: exit 11 at once)." },
+}
+
+local function to_number(s) return tonumber(s) end
 
 local function add_row_command(parser, command, state)
   local cmd = parser:command(command.name, command.summary):target("command_" .. command.name)
@@ -93,46 +135,172 @@ local function add_row_command(parser, command, state)
   return cmd
 end
 
---- The parser, and the state its --help flags write to ({ help = text }).
-function M.build()
-  local state = {}
-  local parser = argparse("proxyshard", M.DESCRIPTION, M.epilog())
+-- The root parser: its options, and the description and epilog when its
+-- help may be shown (`text`).
+local function root(state, text)
+  local parser = require("argparse")("proxyshard", M.DESCRIPTION, text and M.epilog() or nil)
   parser:command_target("command")
   parser:help_max_width(100)
   add_help(parser, state)
-  parser:flag("--json", "Print one JSON document (amounts as integer cents) instead of text.")
-  parser:option("--token-file", "Read the API token from FILE's first line (-: standard input, no echo).")
-    :argname("FILE")
-  parser:option("--token", "The API token itself. Other users see it in the process list (a warning is "
-    .. "printed): prefer PROXYSHARD_TOKEN or --token-file."):argname("TOKEN")
-  parser:option("--base-url", "The API's address (default $PROXYSHARD_BASE_URL, else the real API).")
-    :argname("URL")
-  parser:flag("--sandbox", "Use a running local sandbox (bin/proxyshard-sandbox): $PROXYSHARD_SANDBOX_URL or "
-    .. "http://127.0.0.1:8089, and its token when none is given.")
-  parser:option("--timeout", "Seconds for each call, retries included (default 30).")
-    :argname("SECONDS"):convert(function(s) return tonumber(s) end)
-  parser:option("--state-dir", "Where the run's lock and journal of spends live (default $PROXYSHARD_STATE_DIR, "
-    .. "$XDG_STATE_HOME/proxyshard or ~/.local/state/proxyshard).")
-    :argname("DIR")
-  parser:option("--lock-wait", "Seconds a spending run waits for another run of this account to end (default 0: "
-    .. "exit 11 at once).")
-    :argname("SECONDS"):convert(function(s) return tonumber(s) end)
-  for _, command in ipairs(commands.all()) do
-    if not command.configure then
-      add_row_command(parser, command, state)
+  for _, o in ipairs(M.ROOT_OPTIONS) do
+    if o.flag_only then
+      parser:flag(o.flag, o.help)
     else
-      local cmd = parser:command(command.name, command.summary):target("command_" .. command.name)
-      cmd:summary(command.summary)
-      add_help(cmd, state)
-      command.configure(cmd, { spending = spending })
+      local opt = parser:option(o.flag, o.help):argname(o.argname)
+      if o.number then opt:convert(to_number) end
     end
   end
+  return parser
+end
+
+local function add_command(parser, command, state)
+  if not command.configure then return add_row_command(parser, command, state) end
+  local cmd = parser:command(command.name, command.summary):target("command_" .. command.name)
+  cmd:summary(command.summary)
+  add_help(cmd, state)
+  command.configure(cmd, { spending = spending })
+  return cmd
+end
+
+--- The parser, and the state its --help flags write to ({ help = text }):
+-- with every command, or with only those of the list `some` (and no
+-- root help text: a run of one of them).
+function M.build(some)
+  local state = {}
+  local parser = root(state, not some)
+  for _, command in ipairs(some or commands.all()) do add_command(parser, command, state) end
   return parser, state
+end
+
+--- The parser `proxyshard --help` needs: the root with each command's
+-- name and summary only (its help shows no more of them); the commands
+-- take no options, not even --help, so only the root's help is recorded.
+function M.build_index()
+  local state = {}
+  local parser = root(state, true)
+  for _, command in ipairs(commands.index()) do
+    parser:command(command.name, command.summary):summary(command.summary)
+  end
+  return parser, state
+end
+
+-- spelling -> option, for the options of `list` (flag: "-y --yes")
+local function spellings(into, list, target_of)
+  for _, o in ipairs(list) do
+    for word in gmatch(o.flag, "%S+") do into[word] = { target = target_of(o), flag_only = o.flag_only,
+      number = o.number, required = o.required } end
+  end
+  return into
+end
+local function own_target(o) return o.target end
+local function name_target(o) return o.name end
+
+--- The arguments of `argv` for `command` (one made from a row) without
+-- argparse, or nil: the plain command lines only, which it parses exactly
+-- as argparse would (spec/startup_spec.lua compares the two); anything
+-- else (--help, --, a short option but -y, a value that starts with "-",
+-- an option given twice, an argument missing or too many...) is nil, for
+-- argparse to parse and word the error. Compiling argparse and building
+-- its parser is most of what a run of one read would spend on its
+-- command line.
+function M.quick(argv, command)
+  if command.configure then return nil end
+  local root_options = spellings({}, M.ROOT_OPTIONS, own_target)
+  local own = spellings({}, command.options, name_target)
+  if command.all then own["--all"] = { target = "all", flag_only = true } end
+  if command.spends then spellings(own, SPENDING, own_target) end
+  local positionals = command.positionals
+  local result, seen, i, n, at, in_command, many = {}, {}, 1, #argv, 0, false, nil
+  while i <= n do
+    local a = argv[i]
+    if sub(a, 1, 1) == "-" then
+      local name, value = match(a, "^(%-%-[^=]+)=(.*)$")
+      name = name or a
+      local o = root_options[name] or (in_command and own[name])
+      if not o or seen[o.target] then return nil end
+      seen[o.target] = true
+      if o.flag_only then
+        if value then return nil end
+        result[o.target] = true
+      else
+        if not value then
+          i = i + 1
+          value = argv[i]
+          if value == nil or sub(value, 1, 1) == "-" then return nil end
+        end
+        if value == "" then return nil end
+        if o.number then
+          value = tonumber(value)
+          if value == nil then return nil end
+        end
+        result[o.target] = value
+      end
+    elseif not in_command then
+      if a ~= command.name then return nil end
+      in_command = true
+    elseif many then
+      many[#many + 1] = a -- the last argument takes every word left, options among them or not
+    else
+      local p = positionals[at + 1]
+      if not p then return nil end -- too many
+      at = at + 1
+      if p.many then
+        many = { a }
+        result[p.name] = many
+      else
+        result[p.name] = a
+      end
+    end
+    i = i + 1
+  end
+  if not in_command or at < #positionals then return nil end
+  for _, o in pairs(own) do
+    if o.required and not seen[o.target] then return nil end
+  end
+  result.command = command.name
+  result["command_" .. command.name] = true
+  return result
+end
+
+-- The first word of argv, not an option, that names a command (perhaps an
+-- option's value: then the parse fails and the whole parser does it
+-- again), and whether -h or --help is there.
+local function scan(argv)
+  local help = false
+  for _, a in ipairs(argv) do
+    if a == "-h" or a == "--help" then
+      help = true
+    elseif sub(a, 1, 1) ~= "-" then
+      local command = commands.lookup(a)
+      if command then return command, help end
+    end
+  end
+  return nil, help
 end
 
 --- Parse `argv`: true, the arguments; or false, the message of a usage
 -- error; or "help", the help text asked for.
 function M.parse(argv)
+  local command, help = scan(argv)
+  if command then
+    local quick = M.quick(argv, command)
+    if quick then return true, quick end
+    -- the root and the one command parse it as the whole parser would;
+    -- its --help and any error are the whole parser's to say
+    local parser, state = M.build({ command })
+    local ok, result = parser:pparse(argv)
+    if ok and not state.help then return ok, result end
+  elseif help then
+    -- no command named: only the root's --help can be recorded
+    local parser, state = M.build_index()
+    parser:pparse(argv)
+    if state.help then return "help", state.help end
+  end
+  return M.parse_all(argv)
+end
+
+--- M.parse with the whole parser, every command in it.
+function M.parse_all(argv)
   local parser, state = M.build()
   local ok, result = parser:pparse(argv)
   if state.help then return "help", state.help end

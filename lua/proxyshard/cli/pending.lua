@@ -5,7 +5,6 @@
 -- client:settle() (proxyshard.flows.settle).
 -- @module proxyshard.cli.pending
 local render = require "proxyshard.cli.render"
-local exit = require "proxyshard.cli.exit"
 local base = require "proxyshard.model.base"
 
 local ipairs = ipairs
@@ -81,15 +80,24 @@ function M.command.run(ctx, args)
     for _, r in ipairs(report) do if r.state == "unknown" then unknown = unknown + 1 end end
     local text = (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
       .. format("%d settled, %d still unknown", #report - unknown, unknown)
-    -- a list in --json even when empty ([], not {})
-    local code = ctx:result("pending", base.list(nil, doc), text)
-    return unknown > 0 and exit.BY_KIND.unknown_outcome or code
+    -- a list in --json even when empty ([], not {}); spends still unknown
+    -- are a failure (exit 4) with the report, not ok = true
+    local failures = {}
+    if unknown > 0 then
+      failures[1] = require("proxyshard.errors").new("unknown_outcome", format("%d spends are still unknown: run "
+        .. "`proxyshard pending --settle` again later, or look at the account", unknown))
+    end
+    return require("proxyshard.cli.batch").finish(ctx, "pending", base.list(nil, doc), text, failures)
   end
   local list, bad = client:pending(opts)
   if not list then return ctx:fail(bad) end
   M.report_bad(ctx, bad)
-  for i, e in ipairs(list) do rows[i] = row(e) end
-  return ctx:result("pending", base.list(nil, list), #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
+  -- the items as --settle has them, less what only settling tells
+  for i, e in ipairs(list) do
+    rows[i] = row(e)
+    doc[i] = { entry = e, state = e.state, note = e.note }
+  end
+  return ctx:result("pending", base.list(nil, doc), #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
 end
 
 return M

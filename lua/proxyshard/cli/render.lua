@@ -63,7 +63,7 @@ local function to_plain(v, depth, clean)
     local outer = clean
     clean = function(s) return marked(outer(s)) end
   end
-  if json.is_array(v) and (#v > 0 or base.is_list(v)) then
+  if json.is_array(v) and (#v > 0 or base.is_list(v) or json.is_marked(v)) then
     local out = json.array {}
     for i = 1, #v do out[i] = to_plain(v[i], depth + 1, clean) end
     return out

@@ -1,6 +1,6 @@
 --- `proxyshard renew ORDER... | --expiring DAYS --max-total DOLLARS`:
--- renew one order (as the row's own command: price, prompt, cap
--- optional), or many under one cap:
+-- renew orders under one cap (one order may go without: its price, shown
+-- and confirmed, is its cap):
 --
 -- 1. Price: each order's renewal estimate (the API quotes none: the price
 --    of a new order like it), several orders at a time (client:map); the
@@ -21,16 +21,15 @@
 -- @module proxyshard.cli.renew
 local errors = require "proxyshard.errors"
 local validate = require "proxyshard.check.validate"
-local operations = require "proxyshard.operations"
 local values = require "proxyshard.cli.values"
 local settings = require "proxyshard.check.settings"
 local order_set = require "proxyshard.cli.order_set"
 local batch = require "proxyshard.cli.batch"
 local progress = require "proxyshard.cli.progress"
 local render = require "proxyshard.cli.render"
+local base = require "proxyshard.model.base"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local format = string.format
 
@@ -123,7 +122,8 @@ local function report(cap, plans, spent, dry_run)
   else
     summary = format("renewed %d orders for %s in all (cap %s)", renewed, tostring(spent), tostring(cap))
   end
-  local doc = { max_total = cap, spent = spent, renewed = renewed, orders = orders, dry_run = dry_run or nil }
+  local doc = { max_total = cap, spent = spent, renewed = renewed, orders = base.list(nil, orders),
+    dry_run = dry_run or nil }
   return doc, render.table(rows, M.COLUMNS) .. "\n" .. summary
 end
 
@@ -150,7 +150,19 @@ function M.run(ctx, args, client, ids, left, cap, concurrency)
     end
     plans[i] = p
   end
-  -- 2. reserve
+  -- 2. reserve (one order without --max-total: its own price)
+  cap = cap or (#plans == 1 and plans[1].price) or nil
+  if not cap then
+    for _, p in ipairs(plans) do
+      if not p.err then
+        p.err = errors.new("budget", format("the renewal of order %d has no price to show (%s): nothing was "
+          .. "renewed", p.order_id, p.no_price or "none given"))
+        failures[#failures + 1] = p.err
+      end
+    end
+    local doc, text = report(require("proxyshard.money").zero, plans, require("proxyshard.money").zero, false)
+    return batch.finish(ctx, "renew", doc, text, failures)
+  end
   local to_buy, reserved = batch.reserve(plans, cap, failures, function(p)
     return format("the renewal of order %d", p.order_id)
   end)
@@ -203,15 +215,9 @@ function M.command.run(ctx, args)
   if #args.orders == 0 and not args.expiring then
     return ctx:fail(errors.invalid("orders", "are missing: give order ids, or --expiring DAYS"))
   end
-  if #args.orders == 1 and not args.expiring then
-    -- one order: the row's own command (price, prompt; the cap optional)
-    local commands = require "proxyshard.cli.commands"
-    local one = {}
-    for k, v in pairs(args) do one[k] = v end
-    one.order_id = args.orders[1]
-    return require("proxyshard.cli.run").run(ctx, commands.from_row(operations.find("order", "renew")), one)
-  end
-  if not cap then
+  -- one order may go without a cap: its own price, shown and confirmed, is
+  -- its cap (one JSON shape either way: the report)
+  if not cap and (args.expiring or #args.orders > 1) then
     return ctx:fail(errors.invalid("--max-total", "is needed to renew more than one order: the most to spend over "
       .. "them all, in dollars"))
   end

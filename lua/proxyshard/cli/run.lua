@@ -148,7 +148,14 @@ function M.run(ctx, command, args)
       return ctx:fail(refusal, code)
     end
   end
-  return M.finish(ctx, command, call(h, method, call_args, opts))
+  local results = call(h, method, call_args, opts)
+  if command.all and args.all and results[1] ~= nil then
+    -- every page in the shape of one page: --all never changes the JSON
+    local list = results[1]
+    results[1] = setmetatable({ [command.all.field] = list, count = #list },
+      { __tostring = function() return render.text(list) end })
+  end
+  return M.finish(ctx, command, results)
 end
 
 return M

@@ -23,6 +23,7 @@ local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
 local progress = require "proxyshard.cli.progress"
 local render = require "proxyshard.cli.render"
+local base = require "proxyshard.model.base"
 local order_set = require "proxyshard.cli.order_set"
 local batch = require "proxyshard.cli.batch"
 
@@ -88,7 +89,7 @@ local function report(wanted, cap, plans, spent, dry_run)
     summary = format("bought %d p0f slots on %d orders for %s in all (cap %s)", bought, touched, tostring(spent),
       tostring(cap))
   end
-  local doc = { free = wanted, max_total = cap, spent = spent, bought = bought, orders = orders,
+  local doc = { free = wanted, max_total = cap, spent = spent, bought = bought, orders = base.list(nil, orders),
     dry_run = dry_run or nil }
   return doc, render.table(rows, M.COLUMNS) .. "\n" .. summary
 end

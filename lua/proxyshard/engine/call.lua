@@ -12,7 +12,6 @@ local retry = require "proxyshard.engine.retry"
 local settings = require "proxyshard.check.settings"
 local options = require "proxyshard.check.options"
 local redact = require "proxyshard.wire.redact"
-local concurrent = require "proxyshard.flows.map"
 
 local type = type
 local tostring = tostring
@@ -23,6 +22,7 @@ local pcall = pcall
 local format = string.format
 local find = string.find
 local min = math.min
+local loaded = package.loaded
 
 local M = {}
 
@@ -190,8 +190,16 @@ function M.perform(self, call, ctx)
       notify(on_request, { method = req.method, url = req.url, headers = public_request_headers(headers),
         body = body, attempt = attempt })
     end
-    -- inside client:map, handed to the scheduler (proxyshard.flows.map)
-    local res, terr = concurrent.request(self.transport, req)
+    -- inside client:map, handed to the scheduler (proxyshard.flows.map);
+    -- with flows.map not loaded there is no client:map running (a run of
+    -- one call does without loading it)
+    local concurrent = loaded["proxyshard.flows.map"]
+    local res, terr
+    if concurrent then
+      res, terr = concurrent.request(self.transport, req)
+    else
+      res, terr = self.transport:request(req)
+    end
     if on_response then
       local redactor = secret.redact
       notify(on_response, {

@@ -108,7 +108,8 @@ local function compile_value(kind)
   local item = type(kind.list) == "string" and compile_value(kind.list) or compile_object(kind.list)
   return function(v)
     if type(v) ~= "table" then return nil, "", ": not a list (got " .. show(v) .. ")" end
-    local out = {}
+    -- marked, so that an empty list is still a list when written as JSON
+    local out = json.array {}
     for i = 1, #v do
       local x, path, tail = item(v[i])
       if x == nil then return nil, join(format("[%d]", i), path), tail end

@@ -5,13 +5,13 @@
 local settings = require "proxyshard.check.settings"
 local calls = require "proxyshard.engine.call"
 local version = require "proxyshard.version"
-local concurrent = require "proxyshard.flows.map"
 local handles = require "proxyshard.handles"
 
 local ngx = ngx -- luacheck: ignore (the nginx global, when inside nginx)
 
 local setmetatable = setmetatable
 local format = string.format
+local require = require
 
 local M = {}
 
@@ -22,9 +22,10 @@ local Client = handles.classes.client
 
 -- The wait between retries: blocking, except inside client:map, where it
 -- lets the other items go on (proxyshard.flows.map); under nginx the
--- client uses ngx.sleep.
+-- client uses ngx.sleep. (flows.map is loaded when first needed: a run of
+-- one call does without it.)
 local function sleep(seconds)
-  concurrent.sleep(seconds)
+  require("proxyshard.flows.map").sleep(seconds)
 end
 
 -- Seconds on a clock that never jumps, for deadlines (the C module is
@@ -82,7 +83,7 @@ end
 -- 10, at most 100) at once, each item's calls concurrent with the others';
 -- results in list order, { value =, err = }. See proxyshard.flows.map.
 function Client.map(_, list, fn, opts)
-  return concurrent.map(list, fn, opts)
+  return require("proxyshard.flows.map").map(list, fn, opts)
 end
 
 return M

@@ -40,7 +40,7 @@ local OrderInfo = base.class("proxyshard.order_info", describe)
 
 --- Wrap the converted `order` object (see proxyshard.shapes.order).
 function M.new(fields)
-  fields.addons = addon_line.list(fields.addons) or {}
+  fields.addons = addon_line.list(fields.addons or {})
   return setmetatable(fields, OrderInfo)
 end
 

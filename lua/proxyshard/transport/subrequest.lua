@@ -19,7 +19,7 @@
 -- parent request's own headers must not reach the API). The variables are
 -- declared in a location of their own: a `set` inside the proxying
 -- location would run again in each subrequest and blank them. See the
--- README's OpenResty section for the whole configuration:
+-- docs/nginx.md for the whole configuration:
 --
 --   location /proxyshard/ {
 --     internal;

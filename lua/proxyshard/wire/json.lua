@@ -68,6 +68,11 @@ function M.array(t)
   return setmetatable(t or {}, array_mt)
 end
 
+--- Is `t` marked as a JSON array (M.array)?
+function M.is_marked(t)
+  return getmetatable(t) == array_mt
+end
+
 --- Encodes as JSON null (the same value cjson decodes null to).
 M.null = null
 

@@ -4,7 +4,7 @@
 -- owner), given or relieved of traffic, given a new password. Traffic is
 -- asked for in whole GB and kept in bytes (proxyshard.sandbox.world.traffic);
 -- the profile answers in bytes (the document says so), a sub-user's
--- fields in GB (the document gives no unit; the client's README says the
+-- fields in GB (the document gives no unit; docs/sandbox.md says the
 -- sandbox counts GB). A sub-user only ever gets and gives whole GB, so
 -- the division is exact.
 local json = require "proxyshard.wire.json"
