@@ -23,6 +23,7 @@ static const luaL_Reg core_funcs[] = {
     { "trap", ps_trap },
     { "trapped", ps_trapped },
     { "untrap", ps_untrap },
+    { "quiet_pipe", ps_quiet_pipe },
     { NULL, NULL }
 };
 

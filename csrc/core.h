@@ -61,5 +61,6 @@ extern volatile sig_atomic_t ps_signal;
 int ps_trap(lua_State *L);
 int ps_trapped(lua_State *L);
 int ps_untrap(lua_State *L);
+int ps_quiet_pipe(lua_State *L);
 
 #endif /* PROXYSHARD_CORE_H */

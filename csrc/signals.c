@@ -4,6 +4,9 @@
  *   core.trap()     handlers that only record the signal's number
  *   core.trapped()  that number, or nil when none arrived
  *   core.untrap()   the previous handlers back, the number cleared
+ *   core.quiet_pipe()  SIGPIPE ignored: a write to a closed pipe fails
+ *                   with EPIPE, which the program reports, instead of
+ *                   killing it without a word
  * While a number is recorded, libcurl transfers stop (request.c's progress
  * callback), a multi's wait and core.sleep return early (multi.c,
  * clock.c), and core.lock stops waiting (state.c).
@@ -69,6 +72,23 @@ int ps_trapped(lua_State *L)
         lua_pushnil(L);
     else
         ps_pushint(L, sig);
+    return 1;
+}
+
+int ps_quiet_pipe(lua_State *L)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+        int err = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot ignore SIGPIPE: %s", strerror(err));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 

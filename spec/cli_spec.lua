@@ -393,6 +393,38 @@ describe("against the sandbox", function()
     end)
   end)
 
+  describe("output that cannot be written", function()
+    it("a full disk: one line on stderr, exit 12", function()
+      local dir = shell.tmpdir("proxyshard-full")
+      local cmd = ("cd %s && env -i PATH=%s PROXYSHARD_STATE_DIR=%s PROXYSHARD_TOKEN=sandbox-token "
+        .. "PROXYSHARD_BASE_URL=%s lua5.4 bin/proxyshard proxies 12345 --format txt >/dev/full 2>%s/err; echo $?")
+        :format(q(ROOT), q(os.getenv("PATH")), q(dir), q(sb.url), q(dir))
+      local code = shell.run(cmd):gsub("%s+$", "")
+      assert.are.equal("12", code)
+      assert.are.equal("proxyshard: cannot write to standard output: No space left on device\n",
+        shell.read_file(dir .. "/err"))
+    end)
+
+    it("a closed pipe: one line on stderr, exit 12, never a silent death by SIGPIPE", function()
+      -- a pipe whose reader is gone before the first write (bash waits for it)
+      local dir = shell.tmpdir("proxyshard-pipe")
+      local script = ("exec 3> >(true); wait $!; cd %s && env -i PATH=%s PROXYSHARD_STATE_DIR=%s "
+        .. "PROXYSHARD_TOKEN=sandbox-token PROXYSHARD_BASE_URL=%s lua5.4 bin/proxyshard proxies 12345 --format txt "
+        .. ">&3 2>%s/err; echo $?"):format(q(ROOT), q(os.getenv("PATH")), q(dir), q(sb.url), q(dir))
+      local code = shell.run("bash -c " .. q(script)):gsub("%s+$", "")
+      assert.are.equal("12", code)
+      assert.are.equal("proxyshard: cannot write to standard output: Broken pipe\n", shell.read_file(dir .. "/err"))
+    end)
+
+    it("piped into head -1: the first line", function()
+      local dir = shell.tmpdir("proxyshard-head")
+      local cmd = ("cd %s && env -i PATH=%s PROXYSHARD_STATE_DIR=%s PROXYSHARD_TOKEN=sandbox-token "
+        .. "PROXYSHARD_BASE_URL=%s lua5.4 bin/proxyshard proxies 12345 --format txt 2>%s/err | head -1")
+        :format(q(ROOT), q(os.getenv("PATH")), q(dir), q(sb.url), q(dir))
+      assert.are.equal("203.0.113.10:8001:sbx12345:sandbox-pass-12345-1\n", (shell.run(cmd)))
+    end)
+  end)
+
   describe("renew", function()
     local function run(argv, input)
       local state = shell.tmpdir("proxyshard-cli-renew")

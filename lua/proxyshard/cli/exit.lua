@@ -26,12 +26,14 @@ M.CODES = {
   { 10, "declined", "the purchase was not confirmed at the prompt: nothing was bought", { "declined" } },
   { 11, "locked", "another run is spending for this account (the message names it): nothing was sent; "
     .. "--lock-wait SECONDS waits for it", { "locked" } },
+  { 12, "output", "the output could not be written (a full disk, a closed pipe): what the command did is "
+    .. "done, only its report is lost" },
   { 130, "interrupted", "SIGINT (130) or SIGTERM (143) stopped it outside a spend (inside one: 4, and the "
     .. "journal keeps the spend)", { "interrupted" } },
 }
 
 -- The statuses by name ("ok", "usage", ...) and by error kind.
-M.OK, M.INTERNAL, M.USAGE, M.DECLINED = 0, 1, 2, 10
+M.OK, M.INTERNAL, M.USAGE, M.DECLINED, M.OUTPUT = 0, 1, 2, 10, 12
 M.BY_KIND = {}
 M.BY_NAME = {}
 for _, c in ipairs(M.CODES) do

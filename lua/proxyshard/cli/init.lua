@@ -105,12 +105,20 @@ function M.protected_main(argv, sys)
   local core_ok, core = false, nil
   local function trap()
     core_ok, core = pcall(require, "proxyshard.core")
-    if core_ok then core.trap() end
+    if core_ok then
+      core.trap()
+      core.quiet_pipe() -- a closed pipe is a failed write to report, not a silent death
+    end
   end
   local ok, code = xpcall(main, debug.traceback, argv, sys, ctx, trap)
   local sig = core_ok and core.trapped()
   if sig then return interrupted(ctx, sig, ok and code or nil) end
   if ok then return code end
+  if system.is_output_error(code) then
+    -- stderr may be the broken one: a last try, nothing more
+    pcall(io.stderr.write, io.stderr, "proxyshard: " .. tostring(code) .. "\n")
+    return exit.OUTPUT
+  end
   local message = tostring(code):match("^[^\n]*")
   local where = keep_details(ctx, tostring(code))
   ctx:err("proxyshard: internal error (please report it): " .. ctx:clean(message)

@@ -4,12 +4,32 @@
 -- @module proxyshard.cli.system
 local M = {}
 
+-- A write that failed (a full disk, a closed pipe): raised, so that the
+-- command stops there, and reported by proxyshard.cli's protected_main as
+-- one line and its own exit status.
+local OutputError = { __name = "proxyshard.output_error" }
+OutputError.__tostring = function(e) return "cannot write to " .. e.stream .. ": " .. e.why end
+
+--- Is `e` the error of a failed write?
+function M.is_output_error(e)
+  return getmetatable(e) == OutputError
+end
+
+local function writer(file, stream)
+  return function(text)
+    local ok, why = file:write(text)
+    -- a full disk shows only when the buffer is flushed
+    if ok then ok, why = file:flush() end
+    if not ok then error(setmetatable({ stream = stream, why = tostring(why) }, OutputError), 0) end
+  end
+end
+
 --- The real system: stdout, stderr and stdin of this process.
 function M.real()
   local ttys = {}
   return {
-    out = function(text) io.stdout:write(text) io.stdout:flush() end,
-    err = function(text) io.stderr:write(text) io.stderr:flush() end,
+    out = writer(io.stdout, "standard output"),
+    err = writer(io.stderr, "standard error"),
     read_line = function() return io.stdin:read("l") end,
     getenv = os.getenv,
     --- is descriptor `fd` (0, 1, 2) a terminal? (asked once: `test -t` in
