@@ -90,6 +90,9 @@ PS_EXPORT int luaopen_proxyshard_core(lua_State *L)
     luaL_newlib(L, core_funcs);
     lua_pushstring(L, info != NULL && info->version != NULL ? info->version : "unknown");
     lua_setfield(L, -2, "curl_version");
+    /* the TLS library libcurl was built with, for `proxyshard version` */
+    lua_pushstring(L, info != NULL && info->ssl_version != NULL ? info->ssl_version : "none");
+    lua_setfield(L, -2, "curl_ssl_version");
     ps_money_open(L);
     lua_setfield(L, -2, "money");
     return 1;

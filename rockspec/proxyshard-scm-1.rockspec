@@ -43,6 +43,11 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     INSTALL_CMOD = "$(LIBDIR)",
     INSTALL_LMOD = "$(LUADIR)",
+    -- the manual page, made by lua5.4 (the command's Lua; none: no page,
+    -- a warning), into the rock's own folder: share/man/man1/proxyshard.1.
+    -- LuaRocks deploys bin, lua and lib into the tree, no man folder
+    -- (docs/setup.md: MANPATH)
+    PROXYSHARD_MAN = "ON",
   },
   install = {
     -- installed as they are: each finds the rock's modules next to itself

@@ -591,7 +591,9 @@ declare -A st_label=(
 )
 for k in "${st_keys[@]}"; do st_state[$k]=ok; done
 sandbox_url=
-pinned bin/proxyshard-sandbox --port 0 >"$work/sandbox.out" 2>"$work/sandbox.err" &
+# not through pinned(): a function in the background is a subshell, whose
+# pid the cleanup would stop, leaving the sandbox running
+timeout 600 taskset -c "$cpu" bin/proxyshard-sandbox --port 0 >"$work/sandbox.out" 2>"$work/sandbox.err" &
 sandbox_pid=$!
 for _ in $(seq 100); do
   sandbox_url=$(sed -n 's/^proxyshard sandbox listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")
@@ -609,7 +611,7 @@ if ! command -v luarocks >/dev/null; then
 else
   # from a copy, so that the build leaves nothing in the checkout
   mkdir -p "$work/rock"
-  cp -r CMakeLists.txt csrc lua bin rockspec "$work/rock/"
+  cp -r CMakeLists.txt csrc lua bin rockspec scripts "$work/rock/"
   if (cd "$work/rock" && LUAROCKS_CONFIG=rockspec/debian-config.lua luarocks --lua-version=5.4 \
       --tree "$work/tree" make rockspec/proxyshard-scm-1.rockspec) >"$work/rock.log" 2>&1; then
     rock_kind="the script itself"

@@ -109,9 +109,19 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b - a }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f MB", k * 1024 / 1e6 }'; } # KiB (dpkg, du -k) to MB, as apt counts them
 
+# This machine's own network settings: its proxy variables, and the trust
+# its network needs (a CA of its own in /usr/local/share/ca-certificates,
+# which the root gets before ca-certificates is installed, and
+# NODE_EXTRA_CA_CERTS for npm). They are the machine's, as its admin would
+# give them to any root on it, not the project's; empty elsewhere.
+net_env=()
+for var in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY NODE_EXTRA_CA_CERTS; do
+  [[ -n ${!var:-} ]] && net_env+=("$var=${!var}")
+done
+
 in_root() { # in_root COMMAND: bash -c COMMAND in the root, with a clean environment as a login would
   chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${@:2}" bash -c "$1"
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${net_env[@]}" "${@:2}" bash -c "$1"
 }
 packages() { in_root "dpkg-query -W -f='\${db:Status-Abbrev}\n' | grep -c '^ii'"; }
 installed_kb() { in_root "dpkg-query -W -f='\${db:Status-Abbrev} \${Installed-Size}\n' | awk '/^ii/ { s += \$2 } END { print s }'"; }
@@ -135,6 +145,12 @@ deb $mirror bookworm-updates main
 deb $security bookworm-security main
 EOF
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# the machine's own CAs (see net_env): ca-certificates, when it is
+# installed, adds them to the root's bundle
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 
 mount_in_root /proc -t proc proc || die "cannot mount /proc in the root"
 mount_in_root /sys -t sysfs sysfs || die "cannot mount /sys in the root"

@@ -52,6 +52,7 @@ test_packages=(
   nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache  # spec/nginx_spec.lua: a real nginx
   lua-ldoc                              # the reference (scripts/docs.sh), built without warnings
   tmux                                  # a real terminal for the command's prompt and the REPL (spec/repl_spec.lua)
+  man-db groff-base                     # the generated manual page read back (man -l, groff -ww: spec/cli_docs_spec.lua)
   nodejs npm                            # the Prism mock server of the API document (npm), for its phase
 )
 

@@ -28,6 +28,9 @@ local DOC_PATH = "docs/json-output.md"
 --- The commands with no JSON document, and why.
 local EXEMPT = {
   repl = "interactive: Lua's own loop on the terminal, no document to print",
+  help = "prints a help text, as --help does (with --json too)",
+  completion = "prints a shell's completion script",
+  man = "prints the manual page, roff",
 }
 
 local schema = json_schema.load(SCHEMA_PATH)
@@ -174,6 +177,8 @@ local CASES = {
   { args = "top-up --free 9 --max-total 0.10 12345 --dry-run", exit = 3, kind = "budget" },
   { args = "top-up --free 1 --max-total 5 --all-active --yes", name = "top-up --all-active with no active orders",
     before = no_orders },
+  -- the versions (no call: libcurl's own)
+  { args = "version" },
   -- pending
   { args = "pending" },
   { args = "pending --settle" },

@@ -66,7 +66,8 @@ end
 function M.finish(ctx, command, doc, text, failures, fields)
   local code = exit.worst(failures)
   if code == exit.OK then return ctx:result(command, doc, text, fields) end
-  for _, f in ipairs(failures) do ctx:err(tostring(f) .. "\n") end
+  for _, f in ipairs(failures) do ctx:err(tostring(ctx:speak(f)) .. "\n") end
+  if ctx.view_error then return ctx:fail(ctx.view_error) end
   if ctx.json then
     local out = { ok = false, command = command, result = doc, error = render.error(failures[1]), exit = code }
     for k, v in pairs(fields or {}) do out[k] = v end

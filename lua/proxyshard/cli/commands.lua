@@ -135,7 +135,8 @@ local list, by_name
 -- A hand-written command that `serves` a row ("order.proxies") takes the
 -- place of the command the row would make.
 M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl", "proxyshard.cli.proxies",
-  "proxyshard.cli.orders", "proxyshard.cli.renew" }
+  "proxyshard.cli.orders", "proxyshard.cli.renew", "proxyshard.cli.help_command", "proxyshard.cli.version",
+  "proxyshard.cli.completion", "proxyshard.cli.man" }
 
 --- The hand-written commands as the command line lists them, by module:
 -- name, summary, and `replaces`: the name of the row command it takes the
@@ -155,6 +156,15 @@ M.HAND_WRITTEN_INDEX = {
     summary = "the orders: status, expiry and days left, IPs, auto-renewal and tag (--expiring DAYS: soonest first)" },
   ["proxyshard.cli.renew"] = { name = "renew", replaces = "renew",
     summary = "renew orders (on hold, or about to expire) at an estimated price; many under one --max-total" },
+  ["proxyshard.cli.help_command"] = { name = "help",
+    summary = "the help of proxyshard (as --help), or of one command (as COMMAND --help)" },
+  ["proxyshard.cli.version"] = { name = "version",
+    summary = "the versions of proxyshard, of Lua, and of libcurl and its TLS library (--version: proxyshard's only)" },
+  ["proxyshard.cli.completion"] = { name = "completion",
+    summary = "the completion script of bash, zsh or fish for proxyshard (source it, or save it where the shell "
+      .. "looks)" },
+  ["proxyshard.cli.man"] = { name = "man",
+    summary = "the manual page proxyshard(1), in roff: `proxyshard man | man -l -` reads it" },
 }
 
 --- The commands of `rows`, then the hand-written ones: the list and the

@@ -33,7 +33,7 @@ local M = {}
 --- The keys a profile may set, and how each is read from its text.
 M.KEYS = {
   base_url = "text", token_file = "path", timeout = "seconds", connect_timeout = "seconds", proxy = "text",
-  ca_file = "path", allow_insecure = "boolean", state_dir = "path", lock_wait = "seconds",
+  ca_file = "path", allow_insecure = "boolean", state_dir = "path", lock_wait = "wait",
 }
 
 --- The file's path for the environment `getenv`.
@@ -55,12 +55,23 @@ local function value_of(kind, text, home, where)
     local n = tonumber(text)
     if not n or n <= 0 then return nil, where .. " must be a number of seconds, got " .. text end
     return n
+  elseif kind == "wait" then
+    local n = tonumber(text)
+    if not n or n < 0 then return nil, where .. " must be a number of seconds (0: no wait), got " .. text end
+    return n
   elseif kind == "boolean" then
     if text == "true" or text == "yes" or text == "on" then return true end
     if text == "false" or text == "no" or text == "off" then return false end
     return nil, where .. " must be true or false, got " .. text
   end
   return text
+end
+
+--- The setting `key` (of M.KEYS) read from `text` as the file has it
+-- ("~/" the home directory `home`): the value, or nil and why (starting
+-- with `where`).
+function M.value(key, text, home, where)
+  return value_of(M.KEYS[key] or "text", text, home, where)
 end
 
 --- The profiles of the config text `text` (from the file `path`, for

@@ -42,8 +42,9 @@ local function main(argv, sys, ctx, before_run)
     local command = named(argv)
     ctx:err(("proxyshard: %s\nRun 'proxyshard %s--help' for the usage.\n"):format(args,
       command and (command .. " ") or ""))
-    for _, a in ipairs(argv) do
-      if a == "--json" then -- one document even so (nothing was parsed, so look for the flag)
+    for i, a in ipairs(argv) do
+      -- one document even so (nothing was parsed, so look for the flag)
+      if a == "--json" or a == "--output=json" or (a == "--output" and argv[i + 1] == "json") then
         ctx:write_json({ ok = false, command = command, exit = exit.USAGE, error = { kind = "invalid_argument",
           message = args } })
         break
@@ -51,9 +52,10 @@ local function main(argv, sys, ctx, before_run)
     end
     return exit.USAGE
   end
-  ctx:configure(args)
   local command = commands.lookup(args.command)
   ctx.command = command.name
+  local configured, err = ctx:configure(args, command)
+  if not configured then return ctx:fail(err) end
   if before_run then before_run() end
   if command.run then return command.run(ctx, args) end
   return require("proxyshard.cli.run").run(ctx, command, args)
@@ -71,7 +73,7 @@ end
 -- or nil when it could not be written.
 local function keep_details(ctx, text)
   local state = require "proxyshard.jobs.state"
-  local ok, dir = pcall(state.dir, ctx.args and ctx.args.state_dir or state.default(ctx.sys.getenv) or false)
+  local ok, dir = pcall(state.dir, ctx.settings and ctx.settings.state_dir or state.default(ctx.sys.getenv) or false)
   if not ok or not dir then dir = os.getenv("TMPDIR") or "/tmp" end
   local path = ("%s/proxyshard-error-%s-%d.txt"):format(dir, os.date("!%Y%m%dT%H%M%SZ"), math.random(1e6))
   local f = io.open(path, "w")

@@ -10,7 +10,6 @@ local errors = require "proxyshard.errors"
 local validate = require "proxyshard.check.validate"
 local values = require "proxyshard.cli.values"
 local order_set = require "proxyshard.cli.order_set"
-local render = require "proxyshard.cli.render"
 local time = require "proxyshard.wire.time"
 local base = require "proxyshard.model.base"
 
@@ -141,8 +140,10 @@ function M.command.run(ctx, args)
   if not client then return ctx:fail(err) end
   local lines, count, next_offset, failures = M.lines(client, c, ctx.sys.now())
   if not lines then return ctx:fail(count) end
-  local text = render.table(lines, M.COLUMNS)
-  if next_offset then text = text .. format("\n(%d orders, more from --offset %d)", count or #lines, next_offset) end
+  local text = ctx:table(lines, M.COLUMNS)
+  if next_offset then
+    text = ctx:with_note(text, format("(%d orders, more from --offset %d)", count or #lines, next_offset))
+  end
   -- a list, so that none is [] in JSON
   local doc = { orders = base.list(nil, lines), count = count, next_offset = next_offset }
   return require("proxyshard.cli.batch").finish(ctx, "orders", doc, text, failures)

@@ -18,6 +18,8 @@ local match = string.match
 local gmatch = string.gmatch
 local pairs = pairs
 local tonumber = tonumber
+local type = type
+local gsub = string.gsub
 local setmetatable = setmetatable
 
 local M = {}
@@ -42,11 +44,17 @@ terminal; --yes buys without asking, --dry-run quotes and buys nothing.]]
 --- The text after the commands: the token, the environment, exit statuses.
 function M.epilog()
   return concat({
-    "The token: PROXYSHARD_TOKEN, or --token-file FILE (- reads it from standard input, without echo); it is "
-      .. "never printed.",
+    "The token: --token-file FILE (- reads it from standard input, without echo), else PROXYSHARD_TOKEN, else "
+      .. "the token_file of PROXYSHARD_TOKEN_FILE or the profile; it is never printed. --debug logs the calls.",
     "Environment: PROXYSHARD_TOKEN, PROXYSHARD_BASE_URL (default "
       .. require("proxyshard.check.settings").DEFAULT_BASE_URL
-      .. "), PROXYSHARD_SANDBOX_URL and PROXYSHARD_SANDBOX_TOKEN (for --sandbox).",
+      .. "), PROXYSHARD_SANDBOX_URL and PROXYSHARD_SANDBOX_TOKEN (for --sandbox); PROXYSHARD_TOKEN_FILE, "
+      .. "PROXYSHARD_TIMEOUT, PROXYSHARD_CONNECT_TIMEOUT, PROXYSHARD_PROXY, PROXYSHARD_CA_FILE, "
+      .. "PROXYSHARD_ALLOW_INSECURE, PROXYSHARD_STATE_DIR, PROXYSHARD_LOCK_WAIT; PROXYSHARD_PROFILE, "
+      .. "PROXYSHARD_CONFIG.",
+    "Config file: $XDG_CONFIG_HOME/proxyshard/config (~/.config/proxyshard/config), [profile] sections of "
+      .. "key = value (base_url, token_file, timeout, connect_timeout, proxy, ca_file, allow_insecure, state_dir, "
+      .. "lock_wait). A setting's flag wins over its environment variable, which wins over the profile.",
     "",
     "Exit status:",
     require("proxyshard.cli.exit").describe(),
@@ -83,6 +91,10 @@ local SPENDING = { { flag = "-y --yes", target = "yes", flag_only = true },
 -- argname (nil: a flag), number (converted by tonumber), help. argparse
 -- and M.quick read them both.
 M.ROOT_OPTIONS = {
+  -- `shows`: a flag that prints its text and exits, as --help does
+  { flag = "--version", target = "version", flag_only = true,
+    shows = function() return require("proxyshard.cli.version").line() end,
+    help = "Print the version and exit (`proxyshard version`: Lua's and libcurl's too)." },
   { flag = "--json", target = "json", flag_only = true,
     help = "Print one JSON document (amounts as integer cents) instead of text." },
   { flag = "--token-file", target = "token_file", argname = "FILE",
@@ -91,10 +103,10 @@ M.ROOT_OPTIONS = {
     help = "The API token itself. Other users see it in the process list (a warning is printed): prefer "
       .. "PROXYSHARD_TOKEN or --token-file." },
   { flag = "--base-url", target = "base_url", argname = "URL",
-    help = "The API's address (default $PROXYSHARD_BASE_URL, else the real API)." },
+    help = "The API's address (default $PROXYSHARD_BASE_URL, else the profile's base_url, else the real API)." },
   { flag = "--sandbox", target = "sandbox", flag_only = true,
     help = "Use a running local sandbox (bin/proxyshard-sandbox): $PROXYSHARD_SANDBOX_URL or "
-      .. "http://127.0.0.1:8089, and its token when none is given." },
+      .. "http://127.0.0.1:8089, and its token unless --token or --token-file is given." },
   { flag = "--timeout", target = "timeout", argname = "SECONDS", number = true,
     help = "Seconds for each call, retries included (default 30)." },
   { flag = "--state-dir", target = "state_dir", argname = "DIR",
@@ -102,9 +114,54 @@ M.ROOT_OPTIONS = {
       .. "$XDG_STATE_HOME/proxyshard or ~/.local/state/proxyshard)." },
   { flag = "--lock-wait", target = "lock_wait", argname = "SECONDS", number = true,
     help = "Seconds a spending run waits for another run of this account to end (default 0: exit 11 at once)." },
+  { flag = "--profile", target = "profile", argname = "NAME",
+    help = "The config file's profile to use (default $PROXYSHARD_PROFILE, else default)." },
+  { flag = "--connect-timeout", target = "connect_timeout", argname = "SECONDS", number = true,
+    help = "Seconds to connect, within --timeout (default 10)." },
+  { flag = "--proxy", target = "proxy", argname = "URL",
+    help = "Send the calls through this proxy (http, https, socks4, socks4a, socks5, socks5h URL); env: the "
+      .. "environment's https_proxy/ALL_PROXY/NO_PROXY; none: no proxy (the default)." },
+  { flag = "--ca-file", target = "ca_file", argname = "FILE",
+    help = "The PEM file of the CAs to trust (default the system's)." },
+  { flag = "--allow-insecure", target = "allow_insecure", flag_only = true,
+    help = "Allow plain http to a host (or through a proxy) not on loopback: the token crosses in clear text." },
+  { flag = "--debug", target = "debug", flag_only = true,
+    help = "Log each request and answer on stderr (method, URL, status, time, headers, attempt), the token "
+      .. "redacted." },
+  { flag = "--output", target = "output", argname = "FORMAT",
+    help = "json (as --json), table (the default), tsv or csv: a list's rows, one line each." },
+  { flag = "--columns", target = "columns", argname = "A,B,...",
+    help = "The columns of a list's table, in this order (field names: order_id,status)." },
+  { flag = "--no-header", target = "no_header", flag_only = true,
+    help = "A list's table without its header line." },
 }
 
-local function to_number(s) return tonumber(s) end
+-- A negative number (-5, -1.5) where a value is expected is a value, not
+-- an option: M.quick takes it so; argparse, which takes any word that
+-- starts with "-" for an option, is given it marked (MARK before it) and
+-- the result unmarked.
+local MARK = "\0"
+local function negative(a)
+  return sub(a, 1, 1) == "-" and tonumber(a) ~= nil
+end
+
+local function unmark(v)
+  if type(v) == "string" then return (gsub(v, "%z", "")) end -- no word of argv holds a NUL
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = unmark(x) end
+  end
+  return v
+end
+
+-- parser:pparse(argv), negative numbers given as values.
+local function pparse(parser, argv)
+  local marked = {}
+  for i, a in ipairs(argv) do marked[i] = negative(a) and (MARK .. a) or a end
+  local ok, result = parser:pparse(marked)
+  return ok, unmark(result)
+end
+
+local function to_number(s) return tonumber(unmark(s)) end
 
 local function add_row_command(parser, command, state)
   local cmd = parser:command(command.name, command.summary):target("command_" .. command.name)
@@ -144,7 +201,8 @@ local function root(state, text)
   add_help(parser, state)
   for _, o in ipairs(M.ROOT_OPTIONS) do
     if o.flag_only then
-      parser:flag(o.flag, o.help)
+      local flag = parser:flag(o.flag, o.help)
+      if o.shows then flag:action(function() state.help = state.help or o.shows() end) end
     else
       local opt = parser:option(o.flag, o.help):argname(o.argname)
       if o.number then opt:convert(to_number) end
@@ -188,7 +246,7 @@ end
 local function spellings(into, list, target_of)
   for _, o in ipairs(list) do
     for word in gmatch(o.flag, "%S+") do into[word] = { target = target_of(o), flag_only = o.flag_only,
-      number = o.number, required = o.required } end
+      number = o.number, required = o.required, shows = o.shows } end
   end
   return into
 end
@@ -213,11 +271,11 @@ function M.quick(argv, command)
   local result, seen, i, n, at, in_command, many = {}, {}, 1, #argv, 0, false, nil
   while i <= n do
     local a = argv[i]
-    if sub(a, 1, 1) == "-" then
+    if sub(a, 1, 1) == "-" and not negative(a) then
       local name, value = match(a, "^(%-%-[^=]+)=(.*)$")
       name = name or a
       local o = root_options[name] or (in_command and own[name])
-      if not o or seen[o.target] then return nil end
+      if not o or seen[o.target] or o.shows then return nil end
       seen[o.target] = true
       if o.flag_only then
         if value then return nil end
@@ -226,7 +284,7 @@ function M.quick(argv, command)
         if not value then
           i = i + 1
           value = argv[i]
-          if value == nil or sub(value, 1, 1) == "-" then return nil end
+          if value == nil or (sub(value, 1, 1) == "-" and not negative(value)) then return nil end
         end
         if value == "" then return nil end
         if o.number then
@@ -264,11 +322,12 @@ end
 
 -- The first word of argv, not an option, that names a command (perhaps an
 -- option's value: then the parse fails and the whole parser does it
--- again), and whether -h or --help is there.
+-- again), and whether -h, --help or --version (whose text is recorded as
+-- help's) is there.
 local function scan(argv)
   local help = false
   for _, a in ipairs(argv) do
-    if a == "-h" or a == "--help" then
+    if a == "-h" or a == "--help" or a == "--version" then
       help = true
     elseif sub(a, 1, 1) ~= "-" then
       local command = commands.lookup(a)
@@ -288,12 +347,12 @@ function M.parse(argv)
     -- the root and the one command parse it as the whole parser would;
     -- its --help and any error are the whole parser's to say
     local parser, state = M.build({ command })
-    local ok, result = parser:pparse(argv)
+    local ok, result = pparse(parser, argv)
     if ok and not state.help then return ok, result end
   elseif help then
     -- no command named: only the root's --help can be recorded
     local parser, state = M.build_index()
-    parser:pparse(argv)
+    pparse(parser, argv)
     if state.help then return "help", state.help end
   end
   return M.parse_all(argv)
@@ -302,7 +361,7 @@ end
 --- M.parse with the whole parser, every command in it.
 function M.parse_all(argv)
   local parser, state = M.build()
-  local ok, result = parser:pparse(argv)
+  local ok, result = pparse(parser, argv)
   if state.help then return "help", state.help end
   return ok, result
 end

@@ -4,7 +4,6 @@
 -- by re-reading the account (never by resending): client:pending(),
 -- client:settle() (proxyshard.flows.settle).
 -- @module proxyshard.cli.pending
-local render = require "proxyshard.cli.render"
 local base = require "proxyshard.model.base"
 
 local ipairs = ipairs
@@ -78,8 +77,8 @@ function M.command.run(ctx, args)
     end
     local unknown = 0
     for _, r in ipairs(report) do if r.state == "unknown" then unknown = unknown + 1 end end
-    local text = (#rows > 0 and (render.table(rows, M.COLUMNS) .. "\n") or "")
-      .. format("%d settled, %d still unknown", #report - unknown, unknown)
+    local text = ctx:with_note(ctx:table(rows, M.COLUMNS, ""), format("%d settled, %d still unknown",
+      #report - unknown, unknown))
     -- a list in --json even when empty ([], not {}); spends still unknown
     -- are a failure (exit 4) with the report, not ok = true
     local failures = {}
@@ -97,7 +96,7 @@ function M.command.run(ctx, args)
     rows[i] = row(e)
     doc[i] = { entry = e, state = e.state, note = e.note }
   end
-  return ctx:result("pending", base.list(nil, doc), #rows > 0 and render.table(rows, M.COLUMNS) or "nothing pending")
+  return ctx:result("pending", base.list(nil, doc), ctx:table(rows, M.COLUMNS, "nothing pending"))
 end
 
 return M

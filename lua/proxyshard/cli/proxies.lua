@@ -11,7 +11,6 @@
 -- @module proxyshard.cli.proxies
 local errors = require "proxyshard.errors"
 local order_set = require "proxyshard.cli.order_set"
-local render = require "proxyshard.cli.render"
 local export = require "proxyshard.model.proxy_export"
 local proxy = require "proxyshard.model.proxy"
 local exit = require "proxyshard.cli.exit"
@@ -108,7 +107,7 @@ function M.command.run(ctx, args)
     ctx:out((assert(list:format(args.format, { scheme = scheme }))))
     return exit.OK
   end
-  return ctx:result("proxies", list, render.table(list, M.COLUMNS))
+  return ctx:result("proxies", list, ctx:table(list, M.COLUMNS))
 end
 
 return M

@@ -18,6 +18,9 @@ local concat = table.concat
 local sort = table.sort
 local upper = string.upper
 local gsub = string.gsub
+local find = string.find
+local lower = string.lower
+local next = next
 local mtype = math.type
 
 local M = {}
@@ -160,23 +163,112 @@ local function scalar_fields(item)
   return names
 end
 
+-- The output formats of a table (--output): text aligned in columns, or
+-- one line a row with tab- or comma-separated cells.
+M.FORMATS = { table = true, tsv = true, csv = true }
+
+-- A cell of tsv: a backslash, tab, newline or carriage return escaped
+-- (\\, \t, \n, \r), so that a row is one line and a cell one field.
+local TSV_ESCAPES = { ["\\"] = "\\\\", ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r" }
+local function tsv_cell(s)
+  return (gsub(s, "[\\\t\n\r]", TSV_ESCAPES))
+end
+
+-- A cell of csv (RFC 4180): quoted when it holds a comma, a quote, CR or
+-- LF, its quotes doubled.
+local function csv_cell(s)
+  if find(s, '[,"\r\n]') then return '"' .. gsub(s, '"', '""') .. '"' end
+  return s
+end
+
+-- A name as --columns may spell it: any case, dashes or spaces for "_".
+local function column_name(s)
+  return (gsub(lower(s), "[%- ]", "_"))
+end
+
+--- The columns to show of `items` (whose first is `first`), by `wanted`
+-- (the names --columns gives, any order) among those the table knows: its
+-- default columns and the items' fields; or nil and an invalid_argument
+-- error naming the closest known column.
+function M.columns(wanted, defaults, first)
+  if not wanted then return defaults end
+  local known, listed = {}, {}
+  for _, name in ipairs(defaults or {}) do
+    if not known[name] then known[name] = true listed[#listed + 1] = name end
+  end
+  if type(first) == "table" then
+    for _, name in ipairs(M.fields(first)) do
+      if not known[name] then known[name] = true listed[#listed + 1] = name end
+    end
+  end
+  local out = {}
+  for i, given in ipairs(wanted) do
+    local name = column_name(given)
+    if not known[name] and next(known) then
+      local hint = require("proxyshard.check.options").closest(name, known)
+      return nil, require("proxyshard.errors").invalid("--columns", format("names %q, which this table does not "
+        .. "have%s; its columns: %s", given, hint and format(' (did you mean "%s"?)', hint) or "",
+        concat(listed, ",")))
+    end
+    out[i] = name
+  end
+  return out
+end
+
+--- The fields of `item` a table can show (its scalar fields but
+-- passwords), sorted.
+function M.fields(item)
+  return scalar_fields(item)
+end
+
 --- A list as an aligned table with a header line; `columns` (the field
--- names) defaults to the item class's (COLUMNS).
-function M.table(items, columns)
-  if #items == 0 then return "(none)" end
+-- names) defaults to the item class's (COLUMNS). `view` (optional: the
+-- command line's --output, --columns and --no-header) is { format =
+-- "table" | "tsv" | "csv", columns = names picked (in their order),
+-- header = false to leave the header out }. `none`: the text of an empty
+-- list as a table (default "(none)"). Returns the text, or nil and an
+-- invalid_argument error (a column the table does not have).
+function M.table(items, columns, view, none)
+  view = view or {}
+  local how = view.format or "table"
   local first = items[1]
-  if type(first) ~= "table" then
+  if type(first) ~= "table" and first ~= nil then
     local lines = {}
-    for i = 1, #items do lines[i] = cell(items[i]) end
+    for i = 1, #items do
+      local text = cell(items[i])
+      lines[i] = how == "tsv" and tsv_cell(text) or how == "csv" and csv_cell(text) or text
+    end
     return concat(lines, "\n")
   end
-  local mt = getmetatable(first)
-  columns = columns or (mt and M.COLUMNS[rawget(mt, "__name") or ""]) or scalar_fields(first)
-  local rows, widths = { {} }, {}
-  for c, name in ipairs(columns) do
-    rows[1][c] = header(name)
-    widths[c] = width(rows[1][c])
+  local mt = first and getmetatable(first)
+  columns = columns or (mt and M.COLUMNS[rawget(mt, "__name") or ""]) or (first and scalar_fields(first))
+  local err
+  columns, err = M.columns(view.columns, columns, first)
+  if not columns then return nil, err end
+  if how ~= "table" then
+    local lines, escape = {}, how == "csv" and csv_cell or tsv_cell
+    if view.header ~= false and #columns > 0 then
+      local names = {}
+      for c, name in ipairs(columns) do names[c] = escape(name) end
+      lines[1] = concat(names, how == "csv" and "," or "\t")
+    end
+    for i = 1, #items do
+      local row = {}
+      for c, name in ipairs(columns) do
+        local v = items[i][name]
+        row[c] = v == nil and "" or escape(cell(v))
+      end
+      lines[#lines + 1] = concat(row, how == "csv" and "," or "\t")
+    end
+    return concat(lines, "\n")
   end
+  if #items == 0 then return none or "(none)" end
+  local rows, widths = {}, {}
+  if view.header ~= false then
+    rows[1] = {}
+    for c, name in ipairs(columns) do rows[1][c] = header(name) end
+  end
+  for c in ipairs(columns) do widths[c] = rows[1] and width(rows[1][c]) or 0 end
   for i = 1, #items do
     local row = {}
     for c, name in ipairs(columns) do
@@ -210,19 +302,30 @@ M.PAGES = {
 }
 
 --- A result as text: a list as a table; a page as the table of its items
--- and a line of its other fields; anything else by tostring.
-function M.text(v)
+-- and a line of its other fields; anything else by tostring. `view` as
+-- for M.table: as tsv or csv, or with columns picked, a model (not a
+-- list) is a table of one row. Returns the text and the line under the
+-- table (a page's other fields: nil when there is none), or nil and an
+-- invalid_argument error.
+function M.text(v, view)
   if v == nil then return "" end
-  if is_list(v) then return M.table(v) end
+  if is_list(v) then return M.table(v, nil, view) end
   local mt = type(v) == "table" and getmetatable(v)
+  -- every page in the shape of one (a command's --all): its list
+  if mt and rawget(mt, "__list") then return M.table(rawget(mt, "__list"), nil, view) end
   local field = mt and M.PAGES[rawget(mt, "__name") or ""]
   if field and type(v[field]) == "table" then
     local rest = {}
     for _, k in ipairs(scalar_fields(v)) do rest[#rest + 1] = format("%s: %s", (gsub(k, "_", " ")), cell(v[k])) end
-    local text = M.table(v[field])
-    if #rest > 0 then text = text .. "\n(" .. concat(rest, ", ") .. ")" end
-    return text
+    local text, err = M.table(v[field], nil, view)
+    if not text then return nil, err end
+    return text, #rest > 0 and ("(" .. concat(rest, ", ") .. ")") or nil
   end
+  if view and (view.columns or (view.format or "table") ~= "table") and type(v) == "table" and not is_money(v)
+      and not is_handle(v) then
+    return M.table({ v }, nil, view)
+  end
+  if view and (view.format == "tsv" or view.format == "csv") then return M.table({ v }, nil, view) end
   return tostring(v)
 end
 

@@ -39,6 +39,7 @@ M.COLUMNS = { "order_id", "days_left", "price", "cost", "outcome" }
 
 M.command = {
   name = "renew",
+  columns = M.COLUMNS, -- for --columns, checked before anything is renewed
   serves = "order.renew",
   summary = "renew orders (on hold, or about to expire) at an estimated price; many under one --max-total",
   usage = "proxyshard renew [ORDER... | --expiring DAYS] [--max-total DOLLARS] [--concurrency N] [--reconcile] "
@@ -106,9 +107,10 @@ local function outcome(p)
 end
 
 -- The report: a document for --json and the text.
-local function report(cap, plans, spent, dry_run)
+local function report(ctx, cap, plans, spent, dry_run)
   local rows, orders, renewed = {}, {}, 0
   for i, p in ipairs(plans) do
+    if p.err then ctx:speak(p.err) end -- in the command's words
     if p.renewed then renewed = renewed + 1 end
     rows[i] = { order_id = p.order_id, days_left = p.days_left, price = p.price, cost = p.cost, outcome = outcome(p) }
     orders[i] = { order_id = p.order_id, days_left = p.days_left, price = p.price, cost = p.cost,
@@ -124,7 +126,7 @@ local function report(cap, plans, spent, dry_run)
   end
   local doc = { max_total = cap, spent = spent, renewed = renewed, orders = base.list(nil, orders),
     dry_run = dry_run or nil }
-  return doc, render.table(rows, M.COLUMNS) .. "\n" .. summary
+  return doc, ctx:with_note(ctx:table(rows, M.COLUMNS), summary)
 end
 
 --- Many orders under one cap; under the run's lock when it buys.
@@ -160,7 +162,7 @@ function M.run(ctx, args, client, ids, left, cap, concurrency)
         failures[#failures + 1] = p.err
       end
     end
-    local doc, text = report(require("proxyshard.money").zero, plans, require("proxyshard.money").zero, false)
+    local doc, text = report(ctx, require("proxyshard.money").zero, plans, require("proxyshard.money").zero, false)
     return batch.finish(ctx, "renew", doc, text, failures)
   end
   local to_buy, reserved = batch.reserve(plans, cap, failures, function(p)
@@ -169,7 +171,7 @@ function M.run(ctx, args, client, ids, left, cap, concurrency)
   if args.dry_run then
     bar:finish()
     for _, p in ipairs(to_buy) do p.dry_run, p.cost = true, p.reserved end
-    local doc, text = report(cap, plans, reserved, true)
+    local doc, text = report(ctx, cap, plans, reserved, true)
     return batch.finish(ctx, "renew", doc, text, failures, { dry_run = true })
   end
   -- 3. confirm, renew
@@ -200,7 +202,7 @@ function M.run(ctx, args, client, ids, left, cap, concurrency)
       if r.err.kind == "unknown_outcome" then p.cost = p.reserved end
     end
   end
-  local doc, text = report(cap, plans, batch.spent(money, plans), false)
+  local doc, text = report(ctx, cap, plans, batch.spent(money, plans), false)
   return batch.finish(ctx, "renew", doc, text, failures)
 end
 

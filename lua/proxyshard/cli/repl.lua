@@ -42,7 +42,8 @@ function M.command_line(ctx, args, sys)
   }
   local base_url = ctx:base_url()
   if base_url then env[#env + 1] = "PROXYSHARD_BASE_URL=" .. M.quote(base_url) end
-  if args.timeout then env[#env + 1] = "PROXYSHARD_REPL_TIMEOUT=" .. M.quote(args.timeout) end
+  local timeout = (ctx.settings or {}).timeout or args.timeout -- the flag's, the environment's or the profile's
+  if timeout then env[#env + 1] = "PROXYSHARD_REPL_TIMEOUT=" .. M.quote(timeout) end
   local temp
   if token and source == "--token-file" then
     env[#env + 1] = "PROXYSHARD_REPL_TOKEN_FILE=" .. M.quote(args.token_file)

@@ -125,19 +125,21 @@ function M.finish(ctx, command, results)
       lines[#lines + 1] = format("%s: %s", (name:gsub("_", " ")), tostring(extra))
     end
   end
-  local text = bare_text(command.row, value) or render.text(value)
-  if #lines > 0 then text = text .. "\n" .. table.concat(lines, "\n") end
+  local text = bare_text(command.row, value) or ctx:text(value)
+  if #lines > 0 then text = ctx:with_note(text, table.concat(lines, "\n")) end
   return ctx:result(command.name, value, text, fields)
 end
 
 --- Run a row's command with its parsed arguments; the exit status.
 function M.run(ctx, command, args)
   ctx.command_args = args
-  local client, err = ctx:client(command.row.auth)
+  local client, err = ctx:client(command.row.auth, true)
   if not client then return ctx:fail(err) end
   local h, method, call_args, opts = prepare(client, command, args)
   if not h then return ctx:fail(method) end
   if h.error then return ctx:fail(h.error) end
+  -- a bad argument is said before a missing token
+  if ctx.missing_token then return ctx:fail(ctx.missing_token) end
   if command.spends then return spend(ctx, command, h, method, call_args, opts) end
   if command.asks and not args.yes then
     -- checked first, so a bad argument is refused before the question
@@ -153,7 +155,7 @@ function M.run(ctx, command, args)
     -- every page in the shape of one page: --all never changes the JSON
     local list = results[1]
     results[1] = setmetatable({ [command.all.field] = list, count = #list },
-      { __tostring = function() return render.text(list) end })
+      { __tostring = function() return render.text(list) end, __list = list }) -- shown as the list (render.text)
   end
   return M.finish(ctx, command, results)
 end

@@ -45,6 +45,17 @@ function M.real()
     echo = function(on) os.execute(on and "stty echo 2>/dev/null" or "stty -echo 2>/dev/null") end,
     execute = os.execute,
     open = io.open,
+    --- the permission bits of the file `path` (0644 is 420), or nil: one
+    -- `stat` (GNU's, else BSD's), asked only of a token file
+    file_mode = function(path)
+      local q = "'" .. path:gsub("'", "'\\''") .. "'"
+      local p = io.popen("stat -c %a " .. q .. " 2>/dev/null || stat -f %Lp " .. q .. " 2>/dev/null")
+      if not p then return nil end
+      local out = p:read("a") or ""
+      p:close()
+      local digits = out:match("^%s*([0-7]+)%s*$")
+      return digits and tonumber(digits, 8) or nil
+    end,
     --- seconds since the epoch: what "days left" counts from
     now = os.time,
   }

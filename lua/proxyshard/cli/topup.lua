@@ -66,9 +66,10 @@ end
 
 -- The result as a document (for --json) and as text: a table of the
 -- orders and a line of totals.
-local function report(wanted, cap, plans, spent, dry_run)
+local function report(ctx, wanted, cap, plans, spent, dry_run)
   local rows, orders, bought, touched = {}, {}, 0, 0
   for i, p in ipairs(plans) do
+    if p.err then ctx:speak(p.err) end -- in the command's words
     local n = p.bought or 0
     bought = bought + n
     if n > 0 then touched = touched + 1 end
@@ -91,7 +92,7 @@ local function report(wanted, cap, plans, spent, dry_run)
   end
   local doc = { free = wanted, max_total = cap, spent = spent, bought = bought, orders = base.list(nil, orders),
     dry_run = dry_run or nil }
-  return doc, render.table(rows, M.COLUMNS) .. "\n" .. summary
+  return doc, ctx:with_note(ctx:table(rows, M.COLUMNS), summary)
 end
 
 M.COLUMNS = { "order_id", "free_before", "missing", "bought", "cost", "free_after", "outcome" }
@@ -99,6 +100,7 @@ M.COLUMNS = { "order_id", "free_before", "missing", "bought", "cost", "free_afte
 --- The command (see proxyshard.cli.commands).
 M.command = {
   name = "top-up",
+  columns = M.COLUMNS, -- for --columns, checked before anything is bought
   summary = "make sure orders have N unused p0f slots, buying only what is missing, under one total cap",
   usage = "proxyshard top-up --free N --max-total DOLLARS [--all-active | ORDER...] [--concurrency N] "
     .. "[--reconcile] [--yes] [--dry-run]",
@@ -180,7 +182,7 @@ function M.run(ctx, args)
   if args.dry_run then
     bar:finish()
     for _, p in ipairs(to_buy) do p.dry_run, p.cost = true, p.reserved end
-    local doc, text = report(wanted, cap, plans, reserved, true)
+    local doc, text = report(ctx, wanted, cap, plans, reserved, true)
     return batch.finish(ctx, "top-up", doc, text, failures, { dry_run = true })
   end
   if #to_buy > 0 and not args.yes then bar:finish() end
@@ -214,7 +216,7 @@ function M.run(ctx, args)
       if r.err.kind == "unknown_outcome" then p.cost = p.reserved end
     end
   end
-  local doc, text = report(wanted, cap, plans, batch.spent(money, plans), false)
+  local doc, text = report(ctx, wanted, cap, plans, batch.spent(money, plans), false)
   return batch.finish(ctx, "top-up", doc, text, failures)
 end
 

@@ -37,10 +37,11 @@ function M.boolean(text)
   return text
 end
 
---- Dollars: "5" is "5.00" (on the command line an amount is always
--- dollars, never cents); other text as given, for proxyshard.money to read.
+--- Dollars: "5" is "5.00", "-5" "-5.00" (on the command line an amount
+-- is always dollars, never cents: the validator then refuses a negative
+-- one as such); other text as given, for proxyshard.money to read.
 function M.dollars(text)
-  if find(text, "^%d+$") then return text .. ".00" end
+  if find(text, "^%-?%d+$") then return text .. ".00" end
   return text
 end
 
