@@ -19,23 +19,9 @@ local redact = require "proxyshard.wire.redact"
 
 local q = shell.q
 local _ -- what a test does not look at
-local ROOT = shell.run("pwd"):gsub("%s+$", "")
 
--- Run bin/proxyshard with `args` (one shell string) and only the given
--- environment (no HOME: no config file but PROXYSHARD_CONFIG's): stdout,
--- stderr, exit status.
-local function proxyshard(args, env)
-  local dir = shell.tmpdir("proxyshard-conventions")
-  local words = {}
-  for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
-  if not (env or {}).PROXYSHARD_STATE_DIR then words[#words + 1] = "PROXYSHARD_STATE_DIR=" .. q(dir .. "/state") end
-  local cmd = ("cd %s && env -i PATH=%s %s lua5.4 bin/proxyshard %s 2>%s/stderr </dev/null"):format(q(ROOT),
-    q(os.getenv("PATH")), table.concat(words, " "), args, dir)
-  local out, _, code = shell.run(cmd)
-  local err = shell.read_file(dir .. "/stderr")
-  shell.sh("rm -rf " .. q(dir))
-  return out, err, code
-end
+-- bin/proxyshard as a process (support.command): stdout, stderr, exit status
+local proxyshard = require("support.command").run
 
 -- A file of `text` in a fresh directory, with `mode` (octal text): its path.
 local function file_with(text, mode, name)

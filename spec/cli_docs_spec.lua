@@ -16,19 +16,8 @@ local q = shell.q
 local ROOT = shell.run("pwd"):gsub("%s+$", "")
 local VERSION = require "proxyshard.version"
 
--- Run bin/proxyshard with `args` (one shell string), the environment
--- emptied but for `env`: stdout, stderr, exit status.
-local function proxyshard(args, env)
-  local dir = shell.tmpdir("proxyshard-docs")
-  local words = {}
-  for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
-  local cmd = ("cd %s && env -i PATH=%s HOME=%s %s lua5.4 bin/proxyshard %s 2>%s/stderr </dev/null"):format(q(ROOT),
-    q(os.getenv("PATH")), q(dir), table.concat(words, " "), args, q(dir))
-  local out, _, code = shell.run(cmd)
-  local err = shell.read_file(dir .. "/stderr")
-  shell.sh("rm -rf " .. q(dir))
-  return out, err, code
-end
+-- bin/proxyshard as a process (support.command): stdout, stderr, exit status
+local proxyshard = require("support.command").run
 
 -- Run `argv` in-process (proxyshard.cli.main) on a fake system: stdout,
 -- stderr, exit status.

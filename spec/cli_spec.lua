@@ -22,22 +22,8 @@ local cli = require "proxyshard.cli"
 local q = shell.q
 local ROOT = shell.run("pwd"):gsub("%s+$", "")
 
--- Run bin/proxyshard with `args` (one shell string) and only the given
--- environment: stdout, stderr, exit status.
-local function proxyshard(args, env, stdin)
-  local dir = shell.tmpdir("proxyshard-cli")
-  local words = {}
-  for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
-  -- a state directory (the run's lock and journal) of this run's own
-  if not (env or {}).PROXYSHARD_STATE_DIR then words[#words + 1] = "PROXYSHARD_STATE_DIR=" .. q(dir .. "/state") end
-  local cmd = ("cd %s && env -i PATH=%s %s lua5.4 bin/proxyshard %s 2>%s/stderr <%s"):format(q(ROOT),
-    q(os.getenv("PATH")), table.concat(words, " "), args, dir, stdin and (dir .. "/stdin") or "/dev/null")
-  if stdin then shell.write_file(dir .. "/stdin", stdin) end
-  local out, _, code = shell.run(cmd)
-  local err = shell.read_file(dir .. "/stderr")
-  shell.sh("rm -rf " .. q(dir))
-  return out, err, code
-end
+-- bin/proxyshard as a process (support.command): stdout, stderr, exit status
+local proxyshard = require("support.command").run
 
 local function json_of(out)
   local doc = cjson.decode(out)
