@@ -615,7 +615,8 @@ else
   if (cd "$work/rock" && LUAROCKS_CONFIG=rockspec/debian-config.lua luarocks --lua-version=5.4 \
       --tree "$work/tree" make rockspec/proxyshard-scm-1.rockspec) >"$work/rock.log" 2>&1; then
     rock_kind="the script itself"
-    grep -q 'luarocks.loader' "$work/tree/bin/proxyshard" && rock_kind="LuaRocks' wrapper"
+    # a wrapper is a shell script that loads luarocks.loader; ours is Lua
+    head -n 1 "$work/tree/bin/proxyshard" | grep -q '^#!/bin/sh' && rock_kind="LuaRocks' wrapper"
   else
     why=$(grep -i -m1 'error' "$work/rock.log" | cut -c1-100)
     for k in rock_read rock_help; do st_state[$k]="failed (luarocks make: ${why:-see its log})"; done
