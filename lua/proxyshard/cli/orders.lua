@@ -13,6 +13,8 @@ local order_set = require "proxyshard.cli.order_set"
 local time = require "proxyshard.wire.time"
 local base = require "proxyshard.model.base"
 
+local IP_PRODUCTS = require("proxyshard.model.order_info").IP_PRODUCTS
+
 local ipairs = ipairs
 local format = string.format
 local sort = table.sort
@@ -23,8 +25,6 @@ local M = {}
 M.COLUMNS = { "order_id", "product_name", "cycle_name", "status", "expires_at", "days_left", "ips", "auto_renewal",
   "tag" }
 
---- The products whose orders are IPs (their quantity is the IP count).
-M.IP_PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
 
 M.command = {
   name = "orders",
@@ -81,7 +81,7 @@ local function line(summary, info, now)
     order_id = summary.order_id, product_name = summary.product_name or info.product_name,
     cycle_name = summary.cycle_name or info.cycle_name, status = info.status, expires_at = expires,
     days_left = time.days_left(expires, now),
-    ips = M.IP_PRODUCTS[summary.product_name or info.product_name] and info.quantity or nil,
+    ips = IP_PRODUCTS[summary.product_name or info.product_name] and info.quantity or nil,
     auto_renewal = info.auto_renewal, tag = summary.tag or info.tag,
   }
 end

@@ -12,18 +12,15 @@
 local errors = require "proxyshard.errors"
 local order_set = require "proxyshard.cli.order_set"
 local export = require "proxyshard.model.proxy_export"
+local order_info = require "proxyshard.model.order_info"
 local proxy = require "proxyshard.model.proxy"
 local exit = require "proxyshard.cli.exit"
 
 local ipairs = ipairs
-local pairs = pairs
 local format = string.format
-local concat = table.concat
 
 local M = {}
 
---- The products whose orders have a proxy list.
-M.PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
 
 --- The text table's columns.
 M.COLUMNS = { "order_id", "ip", "http_port", "socks_port", "username", "password", "status", "signature", "until" }
@@ -41,7 +38,7 @@ function M.command.configure(cmd)
   cmd:flag("--all-active", "every active Datacenter/ISP order"):target("all_active")
   cmd:option("--format", "txt (ip:port:user:pass), url (scheme://user:pass@ip:port, credentials "
     .. "percent-encoded, IPv6 in brackets), csv, json (one object per line), or a template such as "
-    .. "'{ip}:{port}:{username}:{password}' (fields: " .. M.field_names() .. ")")
+    .. "'{ip}:{port}:{username}:{password}' (fields: " .. export.field_names() .. ")")
     :argname("FMT"):target("format")
   cmd:option("--scheme", "http (the HTTP port, default), https, socks4, socks4a, socks5 or socks5h "
     .. "(the SOCKS port): the port txt and templates use, and the URLs' scheme")
@@ -51,13 +48,6 @@ function M.command.configure(cmd)
   cmd:epilog("The library call: client:order(ID):proxies(), and list:format(fmt, { scheme = ... }).")
 end
 
---- The template fields, sorted, as one line.
-function M.field_names()
-  local names = {}
-  for name in pairs(export.FIELDS) do names[#names + 1] = name end
-  table.sort(names)
-  return concat(names, ", ")
-end
 
 -- A refusal of an order that has no proxy list, in the command's words.
 local function no_list(id, err)
@@ -84,7 +74,9 @@ function M.command.run(ctx, args)
   local client
   client, err = ctx:client()
   if not client then return ctx:fail(err) end
-  local ids, twice = order_set.ids(client, args, function(o) return M.PRODUCTS[o.product_name] == true end)
+  local ids, twice = order_set.ids(client, args, function(o)
+    return order_info.IP_PRODUCTS[o.product_name] == true
+  end)
   if not ids then return ctx:fail(twice) end
   local read
   read, err = order_set.each(client, ids, function(id)

@@ -10,8 +10,10 @@ local addon_line = require "proxyshard.model.addon_line"
 
 local M = {}
 
--- The products whose quantity is a number of IPs.
-local IP_PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
+--- The products whose orders are IPs: their quantity is the IP count,
+-- and they have a proxy list (the command's orders and proxies use it).
+M.IP_PRODUCTS = { ["Datacenter Proxy"] = true, ["ISP Proxy"] = true }
+local IP_PRODUCTS = M.IP_PRODUCTS
 
 -- order 12345 (Datacenter Proxy, monthly, active, 5 IPs, expires 2026-12-01T09:00:00Z, auto-renewal on):
 -- p0f_slots: 3 × $0.30; p0f slots 1/3 used, 3 next period

@@ -122,6 +122,14 @@ local function pieces_of(template)
   return out
 end
 
+--- The template fields, sorted, as one line ("host, http_port, ...").
+function M.field_names()
+  local names = {}
+  for name in pairs(M.FIELDS) do names[#names + 1] = name end
+  table.sort(names)
+  return concat(names, ", ")
+end
+
 --- A template checked once: a function (proxy, scheme) -> line, or nil,
 -- err naming the first unknown field.
 function M.template(template)
@@ -130,11 +138,8 @@ function M.template(template)
   if not pieces then
     if bad == "{" then return nil, errors.invalid("template", "has a { that is not closed (write {{ for a brace)") end
     local hint = options.closest(bad, M.FIELDS)
-    local names = {}
-    for name in pairs(M.FIELDS) do names[#names + 1] = name end
-    table.sort(names)
     return nil, errors.invalid("template", format("has an unknown field {%s}%s; the fields are %s", bad,
-      hint and format(' (did you mean {%s}?)', hint) or "", concat(names, ", ")))
+      hint and format(' (did you mean {%s}?)', hint) or "", M.field_names()))
   end
   return function(p, scheme)
     local f, out = fields(p, scheme), {}
