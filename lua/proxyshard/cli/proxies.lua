@@ -25,6 +25,7 @@ local M = {}
 --- The text table's columns.
 M.COLUMNS = { "order_id", "ip", "http_port", "socks_port", "username", "password", "status", "signature", "until" }
 
+--- The command (see proxyshard.cli.commands).
 M.command = {
   name = "proxies",
   serves = "order.proxies",
