@@ -2,7 +2,8 @@
 -- says to run it: the cron top-up (examples/cron-topup.sh, with the
 -- command), the reseller's nginx handler (examples/reseller/, in a real
 -- nginx), residential sub-user provisioning
--- (examples/provision_sub_users.lua), the REPL session
+-- (examples/provision_sub_users.lua), the desired state applied from cron
+-- (examples/cron-apply.sh, examples/desired-state.lua), the REPL session
 -- (examples/repl-session.txt, replayed) and the demo's examples/topup.lua.
 -- examples/map_topup.lua has its own spec.
 local cjson = require "cjson"
@@ -103,6 +104,51 @@ describe("the examples, against the sandbox", function()
         q(ROOT .. "/bin/proxyshard"), q(state .. "/token"), q(ROOT)))
       assert.are.equal(0, code, out)
       assert.are.equal(30, spent()) -- 12347: one slot
+    end)
+  end)
+
+  describe("examples/cron-apply.sh with examples/desired-state.lua", function()
+    local state
+
+    before_each(function()
+      state = shell.tmpdir("proxyshard-apply")
+    end)
+
+    after_each(function()
+      sh("rm -rf " .. q(state))
+    end)
+
+    local function proxyshard(args)
+      local out, _, code = run(("cd / && env -i PATH=%s %s PROXYSHARD_STATE_DIR=%s %s/bin/proxyshard %s 2>&1")
+        :format(q(os.getenv("PATH")), env, q(state), q(ROOT), args))
+      return out, code
+    end
+
+    local function cron()
+      local out, _, code = run(("cd / && env -i PATH=%s %s PROXYSHARD_STATE_DIR=%s PROXYSHARD=%s MAX_TOTAL=15.00 "
+        .. "sh %s/examples/cron-apply.sh %s/examples/desired-state.lua 2>&1"):format(q(os.getenv("PATH")), env,
+        q(state), q(ROOT .. "/bin/proxyshard"), q(ROOT), q(ROOT)))
+      return out, code
+    end
+
+    it("plans a spend and a free change, applies them once; the next run does nothing", function()
+      local out, code = proxyshard("--json plan " .. q(ROOT .. "/examples/desired-state.lua"))
+      assert.are.equal(2, code, out)
+      local plan = cjson.decode(out).result
+      local spends, free = 0, 0
+      for _, a in ipairs(plan.actions) do
+        if a.spends then spends = spends + 1 else free = free + 1 end
+      end
+      assert.is_true(spends >= 1 and free >= 1, out)
+      out, code = cron()
+      assert.are.equal(0, code, out)
+      assert.matches("applied: %d+ done, 0 failed, 0 unknown, 0 not done", out)
+      assert.are.equal(plan.total_cents, spent())
+      local ledger = #sb:ledger()
+      out, code = cron()
+      assert.are.equal(0, code, out)
+      assert.are.equal("", out) -- plan said 0: nothing to do, nothing printed
+      assert.are.equal(ledger, #sb:ledger())
     end)
   end)
 

@@ -57,10 +57,13 @@ local function lines(list)
 end
 
 -- The cases. Each: args (after --json; the first word is the command,
--- unless `command` says otherwise, false: none), exit (default 0), kind
--- (a failure's error.kind), before(sb, run) (faults, earlier runs in the
--- same state directory: run(args) → out, err, code), token, pending (why
--- it breaks the contract, and the fix).
+-- unless `command` says otherwise, false: none; `{state}` is the run's
+-- state directory), exit (default 0), ok (true: a success whose exit
+-- status is not 0, as plan's 2 for changes), kind (a failure's
+-- error.kind), files (name → text: written into the state directory
+-- first), before(sb, run, state) (faults, earlier runs in the same state
+-- directory: run(args) → out, err, code), token, pending (why it breaks
+-- the contract, and the fix).
 local DC_ORDER = "--product 'Datacenter Proxy' --location DE --cycle monthly --quantity 2"
 local PURCHASE_PATH = "/user/api/orders/12345/addons/purchase"
 
@@ -76,6 +79,32 @@ end
 local function no_orders(sb)
   sb:fault { path = "/user/api/orders", method = "GET", status = 200, times = 0,
     body = '{"success":true,"orders":[],"count":0}' }
+end
+
+-- A desired state (docs/desired-state.md), as {state}/desired.lua: against
+-- the sandbox as it starts, one spend (2 p0f slots of order 12345, $0.60)
+-- and free changes (a signature, a tag, auto-renewal, a new sub-user).
+local DESIRED = { ["desired.lua"] = [[
+return {
+  orders = { { order = 12345, min_free_p0f = 3, signatures = { ["203.0.113.11"] = "win11" } },
+             { order = 12347, tag = "new", auto_renewal = true } },
+  residential = { premium = { sub_users = { { name = "team-z", min_remaining_gb = 1 } } } },
+}
+]] }
+
+-- Run `args` before the case; it must exit `code` (default 0).
+local function first(args, code)
+  return function(_, run)
+    local _, err, got = run(args)
+    assert.are.equal(code or 0, got, err)
+  end
+end
+
+-- The desired state applied, then changed outside: drift for the next plan.
+local function applied_then_changed(sb, run)
+  first("apply {state}/desired.lua --max-total 5 --yes")(sb, run)
+  first("set-tag 12347 other")(sb, run)
+  first("set-auto-renewal 12347 false")(sb, run)
 end
 
 local CASES = {
@@ -213,6 +242,32 @@ local CASES = {
   { args = "renew 12346 --max-total 20 --dry-run", name = "renew of one order, --dry-run" },
   { args = "renew --expiring 30 --max-total 50 --dry-run", name = "renew --expiring with nothing to renew",
     before = no_orders },
+  -- plan and apply (a desired state)
+  { args = "plan {state}/desired.lua", files = DESIRED, exit = 2, ok = true },
+  { args = "plan {state}/desired.lua", name = "plan with nothing to do", files = DESIRED,
+    before = first("apply {state}/desired.lua --max-total 5 --yes") },
+  { args = "plan {state}/desired.lua", name = "plan with drift since the last apply", files = DESIRED, exit = 2,
+    ok = true, before = applied_then_changed },
+  { args = "plan {state}/desired.lua --out {state}/plan.json", files = DESIRED, exit = 2, ok = true },
+  { args = "plan {state}/missing.lua", name = "plan of a file that does not exist", exit = 1,
+    kind = "invalid_argument" },
+  { args = "plan", name = "plan without its FILE", exit = 1, kind = "invalid_argument" },
+  { args = "apply {state}/desired.lua --max-total 5 --yes", files = DESIRED },
+  { args = "apply {state}/desired.lua --max-total 5 --dry-run", files = DESIRED },
+  { args = "apply {state}/desired.lua --max-total 5 --yes", name = "apply with nothing to do", files = DESIRED,
+    before = first("apply {state}/desired.lua --max-total 5 --yes") },
+  { args = "apply {state}/plan.json --max-total 5 --yes", name = "apply of a saved plan", files = DESIRED,
+    before = first("plan {state}/desired.lua --out {state}/plan.json", 2) },
+  { args = "apply {state}/desired.lua --yes", name = "apply of a plan that spends, without --max-total",
+    files = DESIRED, exit = 2, kind = "invalid_argument" },
+  { args = "apply {state}/desired.lua --max-total 0.10 --yes", name = "apply over --max-total: the free actions done",
+    files = DESIRED, exit = 3, kind = "budget" },
+  { args = "apply {state}/plan.json --max-total 5 --yes", name = "apply of a saved plan the account outgrew",
+    files = DESIRED, exit = 13, kind = "stale",
+    before = function(sb, run)
+      first("plan {state}/desired.lua --out {state}/plan.json", 2)(sb, run)
+      first("set-tag 12347 other")(sb, run)
+    end },
   -- failures of the run itself
   { args = "me", name = "me with a token the API refuses", token = "not-the-sandbox-token", exit = 5, kind = "auth" },
   { args = "me", name = "me when the API fails", exit = 8, kind = "server",
@@ -427,7 +482,7 @@ describe("proxyshard --json", function()
       local ran, all, kinds = {}, {}, {}
       for _, c in ipairs(CASES) do
         local name = case_command(c)
-        if name and not c.pending and (c.exit or 0) == 0 then ran[name] = true end
+        if name and not c.pending and ((c.exit or 0) == 0 or c.ok) then ran[name] = true end
         if name and (" " .. c.args .. " "):find(" --all ", 1, true) then all[name] = true end
         if c.kind and not c.pending then kinds[c.kind] = true end
       end
@@ -472,7 +527,10 @@ describe("proxyshard --json", function()
           local state = shell.tmpdir("proxyshard-json-state")
           local env = { PROXYSHARD_TOKEN = c.token or "sandbox-token", PROXYSHARD_BASE_URL = sb.url,
             PROXYSHARD_STATE_DIR = state }
-          local function run(args) return proxyshard(args, env) end
+          local function run(args)
+            return proxyshard(args:gsub("{state}", function() return q(state) end), env)
+          end
+          for file, text in pairs(c.files or {}) do shell.write_file(state .. "/" .. file, text) end
           if c.before then c.before(sb, run, state) end
           local out, err, code = run(c.args)
           if c.after then c.after(sb, state) end
@@ -484,8 +542,9 @@ describe("proxyshard --json", function()
           assert.is_truthy(doc, "not one JSON document (" .. tostring(why) .. "): " .. out)
           local command = case_command(c)
           assert.are.equal(command, doc.command)
-          -- ok is true exactly when the run succeeded, and a failure says its status
-          assert.are.equal(code == 0, doc.ok, out)
+          -- ok is true exactly when the run succeeded (exit 0, or the case's own
+          -- status of a success), and a failure says its status
+          assert.are.equal(code == 0 or c.ok == true, doc.ok, out)
           if doc.ok == false then
             assert.are.equal(code, doc.exit, out)
             if c.kind then assert.are.equal(c.kind, doc.error.kind, out) end

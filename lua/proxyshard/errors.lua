@@ -31,6 +31,7 @@ M.KINDS = {
     .. "is unknown_outcome instead",
   phase = "inside nginx, the call was made in a phase that cannot do non-blocking I/O (use ngx.timer.at)",
   unknown_outcome = "a state-changing request may or may not have been carried out (no answer came back)",
+  stale = "a saved plan no longer fits the account (it changed since the plan was made): nothing was done",
 }
 
 local Error = {}

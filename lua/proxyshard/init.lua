@@ -33,6 +33,13 @@ function M.new(opts)
   return require("proxyshard.handles.client").new(opts)
 end
 
+--- The plan that makes a desired state true (proxyshard.desired.plan):
+-- `desired` is a table or the path of a desired-state file. Returns the
+-- plan (print it; plan:apply{ max_total = ... } carries it out), or nil, err.
+function M.plan(client, desired, opts)
+  return require("proxyshard.desired.plan").make(client, desired, opts)
+end
+
 -- The fields loaded on first use, and what they are.
 local LAZY = {
   money = function() return require "proxyshard.money" end,

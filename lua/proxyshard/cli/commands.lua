@@ -136,7 +136,7 @@ local list, by_name
 -- place of the command the row would make.
 M.HAND_WRITTEN = { "proxyshard.cli.topup", "proxyshard.cli.pending", "proxyshard.cli.repl", "proxyshard.cli.proxies",
   "proxyshard.cli.orders", "proxyshard.cli.renew", "proxyshard.cli.help_command", "proxyshard.cli.version",
-  "proxyshard.cli.completion", "proxyshard.cli.man" }
+  "proxyshard.cli.completion", "proxyshard.cli.man", "proxyshard.cli.plan", "proxyshard.cli.apply" }
 
 --- The hand-written commands as the command line lists them, by module:
 -- name, summary, and `replaces`: the name of the row command it takes the
@@ -165,6 +165,10 @@ M.HAND_WRITTEN_INDEX = {
       .. "looks)" },
   ["proxyshard.cli.man"] = { name = "man",
     summary = "the manual page proxyshard(1), in roff: `proxyshard man | man -l -` reads it" },
+  ["proxyshard.cli.plan"] = { name = "plan",
+    summary = "what makes a desired-state file true: drift, the actions in order, their exact cost (exit 2: changes)" },
+  ["proxyshard.cli.apply"] = { name = "apply",
+    summary = "make a desired-state file (or a saved plan) true, once, under one --max-total" },
 }
 
 --- The commands of `rows`, then the hand-written ones: the list and the

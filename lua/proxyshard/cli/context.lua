@@ -128,6 +128,8 @@ local PATTERNS = {
   { "within timeout = ([%d.]+) s", "within --timeout %1" },
   { "above max_total ", "above --max-total " },
   { "so max_total ", "so --max-total " },
+  { "left of max_total ", "left of --max-total " },
+  { "to hold to max_total ", "to hold to --max-total " },
 }
 
 local function replace_plain(text, from, to)

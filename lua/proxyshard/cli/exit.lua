@@ -28,6 +28,8 @@ M.CODES = {
     .. "--lock-wait SECONDS waits for it", { "locked" } },
   { 12, "output", "the output could not be written (a full disk, a closed pipe): what the command did is "
     .. "done, only its report is lost" },
+  { 13, "stale", "a saved plan no longer fits the account (it changed since the plan was made): nothing was "
+    .. "done; make a new plan", { "stale" } },
   { 130, "interrupted", "SIGINT (130) or SIGTERM (143) stopped it outside a spend (inside one: 4, and the "
     .. "journal keeps the spend)", { "interrupted" } },
 }

@@ -40,17 +40,20 @@ local function main(argv, sys, ctx, before_run)
   end
   if not ok then
     local command = named(argv)
+    -- a command may exit otherwise on any failure (plan: 1, as Terraform's)
+    local found = command and commands.find(command)
+    local usage = found and found.failure_exit or exit.USAGE
     ctx:err(("proxyshard: %s\nRun 'proxyshard %s--help' for the usage.\n"):format(args,
       command and (command .. " ") or ""))
     for i, a in ipairs(argv) do
       -- one document even so (nothing was parsed, so look for the flag)
       if a == "--json" or a == "--output=json" or (a == "--output" and argv[i + 1] == "json") then
-        ctx:write_json({ ok = false, command = command, exit = exit.USAGE, error = { kind = "invalid_argument",
+        ctx:write_json({ ok = false, command = command, exit = usage, error = { kind = "invalid_argument",
           message = args } })
         break
       end
     end
-    return exit.USAGE
+    return usage
   end
   local command = commands.lookup(args.command)
   ctx.command = command.name
