@@ -177,6 +177,8 @@ function M.overview()
   out[#out + 1] = ""
   out[#out + 1] = "Every call returns its result, or nil and an error (err.kind: proxyshard.KINDS). Amounts "
     .. "are money values in exact cents: proxyshard.money.parse(\"1.50\"), m.cents, tostring(m) is \"$1.50\"."
+  out[#out + 1] = "Desired state: plan = proxyshard.plan(client, \"desired-state.lua\"); print(plan); "
+    .. "plan:apply{ max_total = \"15.00\" } (docs/desired-state.md)."
   return concat(out, "\n")
 end
 

@@ -113,10 +113,11 @@ function Report:to_json()
   for i, a in ipairs(self.actions) do
     local t = {}
     for k, v in pairs(a) do
-      if k ~= "price" and k ~= "cost" and k ~= "error" then t[k] = v end
+      if k ~= "price" and k ~= "cost" and k ~= "reserved" and k ~= "error" then t[k] = v end
     end
     t.price_cents = a.price and a.price.cents or nil
     t.cost_cents = a.cost and a.cost.cents or nil
+    t.reserved_cents = a.reserved and a.reserved.cents or nil
     if a.error then t.error = { kind = a.error.kind, message = a.error.message } end
     actions[i] = t
   end
@@ -280,6 +281,8 @@ end
 function M.run(plan, opts)
   local o, err = checked(opts)
   if not o then return nil, err end
+  -- the plan's state directory, unless apply is given its own
+  o.state_dir = o.state_dir or (plan.options and plan.options.state_dir)
   local client = plan.client
   return lock.held(client, { dir = o.state_dir or client.jobs.state_dir, wait = o.lock_wait or client.jobs.lock_wait,
     command = o.command or "proxyshard apply (the library)" }, carry_out, plan, o)

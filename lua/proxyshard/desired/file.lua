@@ -36,6 +36,7 @@ local M = {}
 
 M.MAX_BYTES = 1048576 -- 1 MiB: a desired state is a page or two
 M.MAX_STEPS = 1000000 -- VM instructions a Lua file may take to build its table
+M.MAX_MEMORY_KB = 65536 -- and memory it may take on top of what Lua had (64 MiB)
 
 --- The keys of each part, with what each means (docs and --help).
 M.TOP = { orders = "a list of order entries", residential = "proxy type → { sub_users = { ... } }" }
@@ -233,6 +234,9 @@ end
 local function plain(v, where, depth)
   local tv = type(v)
   if tv == "string" or tv == "number" or tv == "boolean" then return true end
+  if v == require("proxyshard.wire.json").null then
+    return nil, bad(where, "holds a null: leave the key out instead")
+  end
   if tv ~= "table" or getmetatable(v) ~= nil or depth > 16 then
     return nil, bad(where, "holds a " .. (tv == "table" and "table nested too deep, or with a metatable" or tv)
       .. ": a desired-state file is data only")
@@ -264,10 +268,19 @@ local function run_lua(text, name)
   local strings = getmetatable("")
   local methods = strings.__index
   local co = coroutine.create(chunk)
-  debug.sethook(co, function() error("takes too long to run: it should only return a table", 0) end, "",
-    M.MAX_STEPS)
+  -- checked at every instruction (a data file takes a few thousand): a
+  -- loop, or a string doubled until the memory runs out, is stopped early
+  local steps, ceiling = 0, collectgarbage("count") + M.MAX_MEMORY_KB
+  local running = coroutine.running
+  debug.sethook(co, function()
+    if running() ~= co then return end -- LuaJIT: the hook is the whole VM's
+    steps = steps + 1
+    if steps > M.MAX_STEPS then error("takes too long to run: it should only return a table", 0) end
+    if collectgarbage("count") > ceiling then error("takes too much memory: it should only return a table", 0) end
+  end, "", 1)
   strings.__index = nil
   local ok, value = coroutine.resume(co)
+  debug.sethook(co)
   strings.__index = methods
   if not ok then return nil, tostring(value) end
   if coroutine.status(co) ~= "dead" then return nil, "yields: it should only return a table" end
@@ -293,6 +306,9 @@ function M.parse(text, name, as)
     if value == nil then
       return nil, bad(name, format("cannot be loaded as a data-only Lua file: %s", why or "it returns nothing"))
     end
+  end
+  if type(value) ~= "table" then
+    return nil, bad(name, "must return a table: { orders = { ... }, residential = { ... } }")
   end
   local ok, err = plain(value, name, 0)
   if not ok then return nil, err end
