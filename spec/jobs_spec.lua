@@ -5,6 +5,7 @@
 local cjson = require "cjson"
 local shell = require "support.shell"
 local sandbox_process = require "support.sandbox_process"
+local command = require "support.command"
 
 local q = shell.q
 local ROOT = shell.run("pwd"):gsub("%s+$", "")
@@ -39,24 +40,9 @@ describe("jobs that spend", function()
     return out, shell.read_file(state .. "/err") or "", code
   end
 
-  -- a run in the background: { sh = the pid of the shell around it, dir }
-  local function start(args, name)
-    local dir = state .. "/" .. name
-    shell.sh("mkdir -p " .. q(dir))
-    shell.sh(("cd %s && (%s lua5.4 bin/proxyshard %s >%s/out 2>%s/err; echo $? >%s/code) & echo $! >%s/pid")
-      :format(q(ROOT), env, args, q(dir), q(dir), q(dir), q(dir)))
-    return { dir = dir, sh = tonumber(shell.read_file(dir .. "/pid")) }
-  end
-
-  -- wait for a background run to end: stdout, stderr, exit status
-  local function finish(p)
-    local code = shell.wait_for(function()
-      local text = shell.read_file(p.dir .. "/code")
-      return text and tonumber(text)
-    end, 30)
-    assert(code, "the run did not end")
-    return shell.read_file(p.dir .. "/out"), shell.read_file(p.dir .. "/err"), code
-  end
+  -- a run in the background, and its end (stdout, stderr, exit status)
+  local function start(args, name) return command.start(env, args, state .. "/" .. name) end
+  local finish = command.finish
 
   local function signal(p, sig)
     assert(shell.sh(("pkill -%s -P %d"):format(sig, p.sh)), "no process to signal")

@@ -28,4 +28,24 @@ function M.run(args, env, stdin)
   return out, err, code
 end
 
+--- bin/proxyshard `args` in the background, after the shell words
+-- `prefix` (an `env -i ...` line), its output in the folder `dir`:
+-- { sh = the pid of the shell around it, dir }.
+function M.start(prefix, args, dir)
+  shell.sh("mkdir -p " .. q(dir))
+  shell.sh(("cd %s && (%s lua5.4 bin/proxyshard %s >%s/out 2>%s/err; echo $? >%s/code) & echo $! >%s/pid")
+    :format(q(ROOT), prefix, args, q(dir), q(dir), q(dir), q(dir)))
+  return { dir = dir, sh = tonumber(shell.read_file(dir .. "/pid")) }
+end
+
+--- Wait for a run M.start started to end: stdout, stderr, exit status.
+function M.finish(p)
+  local code = shell.wait_for(function()
+    local text = shell.read_file(p.dir .. "/code")
+    return text and tonumber(text)
+  end, 30)
+  assert(code, "the run did not end")
+  return shell.read_file(p.dir .. "/out"), shell.read_file(p.dir .. "/err"), code
+end
+
 return M

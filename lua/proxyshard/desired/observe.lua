@@ -31,11 +31,12 @@ local M = {}
 
 M.DEFAULT_CONCURRENCY = 8
 
--- Run the functions of `tasks` at most `concurrency` at a time: true, or
--- the first error.
-local function run_all(client, tasks, concurrency)
-  if #tasks == 0 then return true end
-  local results, err = client:map(tasks, function(task) return task() end, { concurrency = concurrency })
+--- fn(item) for each of `list`, at most `concurrency` at a time
+-- (client:map): true, or the first error (a raised one is raised again:
+-- it is a bug).
+function M.all(client, list, fn, concurrency)
+  if #list == 0 then return true end
+  local results, err = client:map(list, fn, { concurrency = concurrency })
   if not results then return nil, err end
   for _, r in ipairs(results) do
     if r.err ~= nil then
@@ -129,7 +130,7 @@ function M.read(client, desired, opts)
       return true
     end
   end
-  local ok, err = run_all(client, tasks, concurrency)
+  local ok, err = M.all(client, tasks, function(task) return task() end, concurrency)
   if not ok then return nil, err end
   -- the tag's orders, in id order, without the cancelled ones
   for tag, ids in pairs(by_tag) do

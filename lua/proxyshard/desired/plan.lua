@@ -77,17 +77,7 @@ function M.price(client, actions, concurrency)
   for _, a in ipairs(actions) do
     if a.spends then spending[#spending + 1] = a end
   end
-  if #spending == 0 then return true end
-  local results, err = client:map(spending, function(a) return price_one(client, a) end,
-    { concurrency = concurrency })
-  if not results then return nil, err end
-  for _, r in ipairs(results) do
-    if r.err ~= nil then
-      if not errors.is(r.err) then error(r.err, 0) end
-      return nil, r.err
-    end
-  end
-  return true
+  return observe.all(client, spending, function(a) return price_one(client, a) end, concurrency)
 end
 
 --- The sum of the actions' prices: total (money), estimated (any estimate
@@ -268,14 +258,6 @@ function Plan:apply(opts)
   return require("proxyshard.desired.apply").run(self, opts)
 end
 
-local tointeger = math.tointeger
-local function integers(v)
-  if type(v) == "number" then return tointeger and tointeger(v) or v end
-  if type(v) ~= "table" then return v end
-  for k, x in pairs(v) do v[k] = integers(x) end
-  return v
-end
-
 --- Read a saved plan for `client`: the plan, or nil, err. A plan saved
 -- for another account or API, or in another format, is refused.
 function M.load(client, path, opts)
@@ -289,7 +271,7 @@ function M.load(client, path, opts)
   if type(doc) ~= "table" or doc.format ~= M.FORMAT then
     return nil, errors.invalid("plan", format("%s is not a saved plan (proxyshard plan --out)", path))
   end
-  doc = integers(doc)
+  doc = json.integers(doc)
   if doc.version ~= M.VERSION then
     return nil, errors.invalid("plan", format("%s is a plan of format version %s; this proxyshard reads %d",
       path, tostring(doc.version), M.VERSION))

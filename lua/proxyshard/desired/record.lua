@@ -16,17 +16,8 @@ local pairs = pairs
 local tostring = tostring
 local format = string.format
 local date = os.date
-local tointeger = math.tointeger
 
 local M = {}
-
--- lua-cjson reads every number as a float; the record holds integers only
-local function integers(v)
-  if type(v) == "number" then return tointeger and tointeger(v) or v end
-  if type(v) ~= "table" then return v end
-  for k, x in pairs(v) do v[k] = integers(x) end
-  return v
-end
 
 --- The record's path for `client`, in the state directory `dir` (nil:
 -- the client's, or the default): the path, or nil, err.
@@ -50,7 +41,7 @@ function M.read(client, dir)
     return nil, errors.invalid("state_dir", format("holds a record of the last apply that cannot be read (%s): "
       .. "remove it to start afresh", path))
   end
-  return integers(value)
+  return json.integers(value)
 end
 
 --- Merge what apply read after acting (`obs`) and the del-np flags it set

@@ -63,6 +63,18 @@ end
 
 local array_mt = { __name = "proxyshard.json.array" }
 
+local tointeger = math.tointeger
+
+--- `v` with every number made an integer where it is one, in place:
+-- lua-cjson reads every JSON number as a float, and the files this library
+-- writes itself (a saved plan, the record of an apply) hold integers only.
+function M.integers(v)
+  if type(v) == "number" then return tointeger and tointeger(v) or v end
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do v[k] = M.integers(x) end
+  return v
+end
+
 --- Mark a table as a JSON array (so an empty one encodes as []).
 function M.array(t)
   return setmetatable(t or {}, array_mt)
