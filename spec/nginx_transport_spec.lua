@@ -340,13 +340,13 @@ describe("inside nginx", function()
       assert.is_nil(err)
       assert.are.same({ 200, ORDER_JSON, "application/json" }, { res.status, res.body, res.headers["content-type"] })
       local opts = call_of("connect")[2]
-      assert.are.same({ "https", "user-api.proxyshard.com", 443, true, "user-api.proxyshard.com", 16 },
+      assert.are.same({ "https", "user-api.proxyshard.com", 443, true, "user-api.proxyshard.com", 64 },
         { opts.scheme, opts.host, opts.port, opts.ssl_verify, opts.ssl_server_name, opts.pool_size })
       local params = call_of("send_request")[2]
       assert.are.same({ "POST", "/user/api/orders/12345?x=1", '{"add_qty":2}', "Bearer tok_secret",
         "application/json" }, { params.method, params.path, params.body, params.headers.Authorization,
         params.headers["Content-Type"] })
-      assert.are.same({ "set_keepalive", 60000, 16 }, call_of("set_keepalive"))
+      assert.are.same({ "set_keepalive", 60000, 64 }, call_of("set_keepalive"))
       assert.is_nil(call_of("close"))
       assert.are.equal(1, #server.clients) -- one try: nothing is ever sent twice
     end)
@@ -491,6 +491,23 @@ describe("inside nginx", function()
 
   describe("with lua-resty-http installed", function()
     before_each(function() package.loaded["resty.http"] = fake_resty end)
+
+    it("pools as many connections, as long, as the client's keepalive options say", function()
+      local proxyshard = fresh_modules()
+      local client = proxyshard.new { token = "tok_nginx_spec_secret", keepalive_pool = 5, keepalive_timeout = 2.5 }
+      phase = "content"
+      server.answers = { json_answer(ORDER_JSON) }
+      assert(client:order(12345):fetch())
+      assert.are.equal(5, call_of("connect")[2].pool_size)
+      assert.are.same({ "set_keepalive", 2500, 5 }, call_of("set_keepalive"))
+      for _, bad in ipairs { { keepalive_pool = 0 }, { keepalive_pool = 1.5 }, { keepalive_timeout = 0 },
+        { keepalive_pol = 3 } } do
+        bad.token = "tok_nginx_spec_secret"
+        local ok, err = pcall(proxyshard.new, bad)
+        assert.is_false(ok)
+        assert.are.equal("invalid_argument", err.kind)
+      end
+    end)
 
     it("is used, also in a timer, with the call's deadline as req.timeout", function()
       local proxyshard = fresh_modules()

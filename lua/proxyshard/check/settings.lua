@@ -25,7 +25,13 @@ M.DEFAULTS = {
   timeout = 30,                   -- seconds for a whole call, retries and waits included
   connect_timeout = 10,           -- seconds to connect (within timeout)
   max_response_bytes = 1048576,   -- our answers are a few KiB; a MiB is plenty
+  -- inside nginx (lua-resty-http): connections kept per worker and host,
+  -- and how long an idle one is kept. 64: a worker serving 20 calls at
+  -- once never opens a new connection for a call a pooled one could take
+  keepalive_pool = 64,
+  keepalive_timeout = 60,
 }
+M.MAX_KEEPALIVE_POOL = 10000
 M.MAX_RESPONSE_BYTES = 1073741824 -- 1 GiB: beyond it, a typo
 
 M.TRANSPORT_NAMES = { auto = true, curl = true, nginx = true, resty = true, subrequest = true }
@@ -34,7 +40,7 @@ M.KNOWN = options.set({
   "token", "base_url", "allow_insecure", "timeout", "connect_timeout", "max_response_bytes",
   "ca_file", "proxy", "no_proxy", "transport", "subrequest_location",
   "sleep", "random", "now", "clock", "on_request", "on_response",
-  "lock", "lock_wait", "journal", "state_dir",
+  "lock", "lock_wait", "journal", "state_dir", "keepalive_pool", "keepalive_timeout",
 }, retry.DEFAULTS)
 
 --- Are we inside nginx's Lua module? (Asked without loading the nginx
@@ -112,6 +118,16 @@ local function max_bytes(opts)
   if not integer.is(v) or v < 1024 or v > M.MAX_RESPONSE_BYTES then
     bad("max_response_bytes", format("must be an integer number of bytes from 1024 to %d, got %s",
       M.MAX_RESPONSE_BYTES, tostring(v)))
+  end
+  return v
+end
+
+local function pool(opts)
+  local v = opts.keepalive_pool
+  if v == nil then return M.DEFAULTS.keepalive_pool end
+  if not integer.is(v) or v < 1 or v > M.MAX_KEEPALIVE_POOL then
+    bad("keepalive_pool", format("must be an integer number of connections from 1 to %d, got %s",
+      M.MAX_KEEPALIVE_POOL, tostring(v)))
   end
   return v
 end
@@ -195,6 +211,8 @@ function M.check(opts)
     timeout = seconds(opts, "timeout"),
     connect_timeout = seconds(opts, "connect_timeout"),
     max_response_bytes = max_bytes(opts),
+    keepalive_pool = pool(opts),
+    keepalive_timeout = seconds(opts, "keepalive_timeout"),
     ca_file = clean_string(opts, "ca_file", "a path to a PEM file"),
     transport = transport(opts),
     subrequest_location = clean_string(opts, "subrequest_location",

@@ -30,6 +30,8 @@ function M.pick(s)
     use = t == "nginx" and "auto" or t,
     location = s.subrequest_location,
     max_response_bytes = s.max_response_bytes,
+    keepalive_pool = s.keepalive_pool,
+    keepalive_timeout = s.keepalive_timeout * 1000, -- lua-resty-http counts milliseconds
   }, nginx_transport.describe()
 end
 

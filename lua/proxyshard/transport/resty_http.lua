@@ -26,6 +26,7 @@
 -- against `lua_ssl_trusted_certificate`, so the client's ca_file option
 -- does not apply here.
 local normalize_headers = require "proxyshard.transport.headers"
+local settings = require "proxyshard.check.settings"
 
 local ngx = ngx -- luacheck: ignore (the nginx global)
 
@@ -65,8 +66,9 @@ function M.library()
   return nil
 end
 
---- opts: keepalive_timeout (ms, default 60000), keepalive_pool (default
--- 16), max_response_bytes.
+--- opts: keepalive_timeout (ms), keepalive_pool (connections), both by
+-- default the client's defaults (proxyshard.check.settings.DEFAULTS),
+-- max_response_bytes.
 function M.new(opts)
   local http = M.library()
   if not http then
@@ -75,8 +77,8 @@ function M.new(opts)
   end
   return setmetatable({
     http = http,
-    keepalive_timeout = opts.keepalive_timeout or 60000,
-    keepalive_pool = opts.keepalive_pool or 16,
+    keepalive_timeout = opts.keepalive_timeout or settings.DEFAULTS.keepalive_timeout * 1000,
+    keepalive_pool = opts.keepalive_pool or settings.DEFAULTS.keepalive_pool,
     max_response_bytes = opts.max_response_bytes,
   }, Transport)
 end
