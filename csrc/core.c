@@ -24,6 +24,7 @@ static const luaL_Reg core_funcs[] = {
     { "trapped", ps_trapped },
     { "untrap", ps_untrap },
     { "quiet_pipe", ps_quiet_pipe },
+    { "shape", ps_answer_shape }, { "decode", ps_answer_decode },
     { NULL, NULL }
 };
 

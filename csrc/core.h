@@ -32,6 +32,8 @@ int ps_multi_new(lua_State *L);               /* core.multi(opts) */
 
 /* money.c: pushes the core.money table (creates PS_MONEY_MT) */
 void ps_money_open(lua_State *L);
+/* money.c: pushes a money value of `cents` (the decoder's amounts) */
+void ps_money_push(lua_State *L, int64_t cents);
 
 /* clock.c: core.sleep(seconds), core.monotonic(); ps_now() the same clock
  * for C (seconds) */
@@ -62,5 +64,9 @@ int ps_trap(lua_State *L);
 int ps_trapped(lua_State *L);
 int ps_untrap(lua_State *L);
 int ps_quiet_pipe(lua_State *L);
+
+/* answer.c: core.shape(t), core.decode(text, shape [, max_depth]) */
+int ps_answer_shape(lua_State *L);
+int ps_answer_decode(lua_State *L);
 
 #endif /* PROXYSHARD_CORE_H */

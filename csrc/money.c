@@ -18,7 +18,7 @@ typedef struct {
 
 /* ---- values ----------------------------------------------------------- */
 
-static void push_money(lua_State *L, int64_t cents)
+void ps_money_push(lua_State *L, int64_t cents)
 {
     ps_money *m = (ps_money *)lua_newuserdata(L, sizeof *m);
 
@@ -76,7 +76,7 @@ static int push_result(lua_State *L, const char *op, ps_money_status st, int64_t
 {
     if (st != PS_MONEY_OK)
         return luaL_error(L, "proxyshard.money: %s: %s", op, ps_money_strerror(st));
-    push_money(L, v);
+    ps_money_push(L, v);
     return 1;
 }
 
@@ -91,7 +91,7 @@ static int money_cents(lua_State *L)
         return luaL_argerror(L, 1, lua_pushfstring(L,
             "integral number of cents within +/-(2^53-1) expected, got %s",
             lua_type(L, 1) == LUA_TNUMBER ? lua_tostring(L, 1) : luaL_typename(L, 1)));
-    push_money(L, v);
+    ps_money_push(L, v);
     return 1;
 }
 
@@ -107,7 +107,7 @@ static int money_from_cents(lua_State *L)
                                   : "not an integral number of cents within +/-(2^53-1)");
         return 2;
     }
-    push_money(L, v);
+    ps_money_push(L, v);
     return 1;
 }
 
@@ -131,7 +131,7 @@ static int money_parse(lua_State *L)
         lua_pushfstring(L, "%s: \"%s\"", ps_money_strerror(st), len > 64 ? "(long text)" : text);
         return 2;
     }
-    push_money(L, cents);
+    ps_money_push(L, cents);
     return 1;
 }
 
@@ -192,7 +192,7 @@ static int money_sub(lua_State *L)
 
 static int money_unm(lua_State *L)
 {
-    push_money(L, -check_money(L, 1)); /* the range is symmetric */
+    ps_money_push(L, -check_money(L, 1)); /* the range is symmetric */
     return 1;
 }
 
@@ -327,7 +327,7 @@ static void push_parts(lua_State *L, const int64_t *parts, size_t n)
 
     lua_createtable(L, (int)n, 0);
     for (i = 0; i < n; i++) {
-        push_money(L, parts[i]);
+        ps_money_push(L, parts[i]);
         lua_rawseti(L, -2, (int)(i + 1));
     }
 }

@@ -15,8 +15,8 @@
 #                   package.json) mocking the API document, static and with
 #                   generated answers, and as a validating proxy in front of
 #                   the sandbox (docs/openapi-checks.md)
-#   fuzz            the money parser fuzzer (scripts/fuzz.sh, FUZZ_SECONDS,
-#                   default 20); one test
+#   fuzz            the money parser's and the answer decoder's fuzzers
+#                   (scripts/fuzz.sh, FUZZ_SECONDS each, default 20); one test
 #   LDoc reference  scripts/docs.sh builds the reference without a warning;
 #                   one test
 #   bench           scripts/bench.sh --short still runs and ends with its
@@ -61,7 +61,7 @@ MEMORY_SPECS=(
   spec/hostile_spec.lua spec/client_spec.lua spec/retry_spec.lua
   spec/reconcile_spec.lua spec/validate_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua
-  spec/api_calls_spec.lua spec/soak_spec.lua spec/core_state_spec.lua
+  spec/api_calls_spec.lua spec/soak_spec.lua spec/core_state_spec.lua spec/answer_decode_spec.lua
 )
 
 # The specs of the library itself, for the phases of the other Lua versions
@@ -78,7 +78,7 @@ LIBRARY_SPECS=(
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
   spec/spend_spec.lua spec/writes_spec.lua spec/core_state_spec.lua spec/document_bounds_spec.lua
   spec/options_first_spec.lua spec/answers_spec.lua spec/proxy_export_spec.lua spec/time_spec.lua
-  spec/desired_file_spec.lua spec/desired_state_spec.lua
+  spec/desired_file_spec.lua spec/desired_state_spec.lua spec/answer_decode_spec.lua
 )
 
 passed=0
@@ -153,9 +153,9 @@ library_specs() {
 # A command that is one test: ok when it exits 0.
 fuzz_test() {
   if scripts/fuzz.sh; then
-    echo "ok 1 - money parser fuzzer"
+    echo "ok 1 - fuzzers: the money parser and the answer decoder"
   else
-    echo "not ok 1 - money parser fuzzer"
+    echo "not ok 1 - fuzzers: the money parser and the answer decoder"
     return 1
   fi
 }

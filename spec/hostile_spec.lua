@@ -12,6 +12,10 @@ end
 
 -- body, content type (nil: JSON), expected kind, message pattern
 local answers = {
+  -- read from the digits, not through a double: below a cent is still not cents
+  { quote_body("60.000000000000001"), nil, "decode", "field add_total: not integer cents: not an integer" },
+  { quote_body("59.99999999999999999"), nil, "decode", "field add_total: not integer cents: not an integer" },
+  { quote_body("6.0000000000000001e1"), nil, "decode", "field add_total: not integer cents: not an integer" },
   { quote_body("1e400"), nil, "decode", "field add_total: not integer cents: out of range" },
   { quote_body("-1e400"), nil, "decode", "field add_total: not integer cents: out of range" },
   { quote_body("-0"), nil, "decode", "field add_total: not integer cents: negative zero" },
@@ -43,6 +47,8 @@ local answers = {
   { quote_body("60"), "text/html", "decode", "content type text/html, not JSON" },
   { quote_body("60"), "text/plain; charset=utf-8", "decode", "content type text/plain, not JSON" },
   { quote_body("60") .. "garbage", nil, "decode", "answer is not a JSON object" },
+  -- an array is not the object the document gives (lua-cjson could not tell [] from {})
+  { "[]", nil, "decode", "answer is not a JSON object (got array)" },
   { '{"success":true,"add_qty":2,"add_total":60,"addon_key":5}', nil, "decode", "field addon_key: not a string" },
 }
 
@@ -59,11 +65,19 @@ describe("hostile answers", function()
     if sb then sb:stop() end
   end)
 
+  -- the same amount in another spelling is the same amount
+  for _, text in ipairs { "60.0", "6.0e1", "6000e-2", "60.000" } do
+    it("reads add_total " .. text .. " as exactly $0.60, and buys under a cap of 60 cents", function()
+      sb:fault { method = "GET", path = CALCULATE, status = 200, body = quote_body(text) }
+      local quote = assert(client:order(12345):addon("p0f_slots"):quote(2, { max_retries = 0 }))
+      assert.are.equal(60, quote.total.cents)
+    end)
+  end
+
   -- answers the document allows (add_total is optional, add_qty unbounded):
   -- a quote, but no price a cap can be held to, or not this purchase's
   for _, a in ipairs {
     { quote_body("null"), "budget", "has no price (the quote gave no add_total)" },
-    { "[]", "budget", "has no price (the quote gave no add_total)" },
     { '{"success":true,"add_qty":-2,"add_total":60}', "decode", "quote is for -2 units, not 2" },
   } do
     it(a[1] .. " is a quote; a capped purchase on it buys nothing (" .. a[2] .. ")", function()

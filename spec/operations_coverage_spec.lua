@@ -237,7 +237,7 @@ local function compare_value(doc, kind, schema, where, problems)
   if type(kind) == "string" then
     local want = SCALAR_TYPES[kind]
     if not want then
-      problems[#problems + 1] = where .. ": the row's type " .. kind .. " is not one of proxyshard.engine.convert's"
+      problems[#problems + 1] = where .. ": the row's type " .. kind .. " is not one of the shapes' (proxyshard.shapes)"
     elseif t ~= want then
       problems[#problems + 1] = ("%s: the row reads %s (%s), the document says %s"):format(where, kind, want,
         tostring(t))

@@ -31,7 +31,7 @@
 --   args     how the caller passes the unbound params: a list of names
 --            (positional), or "table" (one table of named fields). Other
 --            params come from the call's options (`opts`, the last argument)
---   answer   the shape of the 200 answer (proxyshard.engine.convert's notation);
+--   answer   the shape of the 200 answer (proxyshard.shapes' notation);
 --            false: the status alone is the answer (no JSON is read)
 --   legacy   answer fields the 1.0.0 document had and 1.1.0 dropped, still
 --            read (the server may be either): not in the 1.1.0 document

@@ -1,7 +1,24 @@
 --- The pieces that the answers of several operations share (each row of
 -- proxyshard.operations holds its whole answer), written from the
--- ProxyShard OpenAPI document 1.1.0 (see proxyshard.engine.convert for the
--- notation). The document marks few fields required, so neither do we: a
+-- ProxyShard OpenAPI document 1.1.0. The notation of a shape:
+--   "integer"  an exact integer, of either sign: the API document bounds
+--              none of its answers' integers (over-used traffic makes
+--              data_remain negative), so neither do we
+--   "money"    a money value (from cents)  "price"   a money value >= 0
+--              (a deliberate deviation: the document does not bound prices
+--              either, but a negative total would slip under any cap)
+--   "string"   "boolean"
+--   { list = shape }    an array of objects of that shape (or of scalars:
+--                       { list = "string" })
+--   { object = shape }  a nested object
+-- and `required = { ... }` lists the fields that must be present; a top
+-- shape whose one key is `list` is an answer that is a bare array. Fields
+-- not in the shape are left out; absent optional fields stay nil. The
+-- answers are read by these shapes, compiled once, straight from their
+-- bytes in C (proxyshard.core.decode, csrc/answer.c; its rules: the
+-- header there): an amount from its digits, never through a double.
+--
+-- The document marks few fields required, so neither do we: a
 -- 2xx JSON answer that is not `success: false` is a success, whatever it
 -- leaves out. A field is required only where safety needs it (a cap needs
 -- the quote's total) or the call has nothing to return without it.

@@ -15,7 +15,7 @@
 -- documented cases, counted apart:
 --   negative money   the library refuses negative prices on purpose (a
 --                    negative total would slip under any cap:
---                    proxyshard.engine.convert, docs/operations.md)
+--                    csrc/answer.c, docs/operations.md)
 --   other add-on     an add-on quote naming another add-on than the one
 --                    asked (proxyshard.model.quote): the document's words
 --                    make it the preview of the add-on asked for; its

@@ -145,7 +145,7 @@ end
 --- Perform one request of a call on `self` (the client), retrying what is
 -- safe to retry, all within the call's deadline.
 -- call = { method, path, query = "a=1&b=x%20y" (encoded) or nil, body =
---          table, shape = the answer's shape (proxyshard.engine.convert),
+--          table, shape = the answer's shape (proxyshard.shapes' notation),
 --          mutates = bool, auth = false to send no token } (the request
 --          proxyshard.engine.plan makes)
 -- ctx: the Call it runs under (M.begin).

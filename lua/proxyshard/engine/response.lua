@@ -4,13 +4,16 @@
 -- whether the outcome is unknown.
 local errors = require "proxyshard.errors"
 local json = require "proxyshard.wire.json"
-local convert = require "proxyshard.engine.convert"
 local retry = require "proxyshard.engine.retry"
 
 local type = type
+local next = next
+local pairs = pairs
 local tostring = tostring
+local setmetatable = setmetatable
 local format = string.format
 local sub = string.sub
+local array_mt = json.array_mt
 
 local M = {}
 
@@ -138,6 +141,67 @@ function M.unreadable(call, seen, message, where)
 end
 local unreadable = M.unreadable
 
+-- The answers' decoder (proxyshard.core.decode): the bytes read straight
+-- into the values the models wrap, by the row's shape compiled once —
+-- integers and money from their digits, never through a double.
+local core_decode, core_shape
+local compiled = setmetatable({}, { __mode = "k" })
+
+local function is_list_answer(shape)
+  return shape.list ~= nil and next(shape, next(shape)) == nil
+end
+
+-- `shape` compiled: { shape = the C shape, added = the fields read only to
+-- tell a refusal (success, message), taken off the value after }.
+local function compile(shape)
+  local c = compiled[shape]
+  if c then return c end
+  if not core_shape then
+    local core = require "proxyshard.core"
+    core_decode, core_shape = core.decode, core.shape
+    -- the decoder makes money values: their module is the one that knows
+    -- them (proxyshard.cli.render asks package.loaded for it)
+    require "proxyshard.money"
+  end
+  local top, added = shape, nil
+  if not is_list_answer(shape) and (shape.success == nil or shape.message == nil) then
+    top, added = {}, {}
+    for k, v in pairs(shape) do top[k] = v end
+    if shape.success == nil then top.success, added.success = "boolean", true end
+    if shape.message == nil then top.message, added.message = "string", true end
+  end
+  c = { shape = core_shape(top), added = added, list = is_list_answer(shape) }
+  compiled[shape] = c
+  return c
+end
+
+-- The words of a refusal of the decoder at `path`.
+local function decode_message(c, path, why)
+  local what = c.list and "array" or "object"
+  -- the text is not JSON (or too deep) wherever it broke: the answer's fault
+  if why:find("^invalid JSON") or why:find("^nested deeper") then
+    return format("answer is not a JSON %s (%s)", what, why)
+  end
+  if path ~= "" then
+    return "field " .. (sub(path, 1, 1) == "[" and "answer" or "") .. path .. ": " .. why
+  end
+  local got = why:match("^not a JSON object (%(got .*%))$") or why:match("^not a list (%(got .*%))$")
+  if got then return format("answer is not a JSON %s %s", what, got) end
+  return format("answer is not a JSON %s (%s)", what, why)
+end
+
+-- The API's refusal in an answer the shape cannot read: `success: false`
+-- (its other fields may be anything then).
+local function refusal(body)
+  local decoded = json.decode_raw(body)
+  if type(decoded) == "table" and decoded.success == false then return decoded end
+end
+
+local function api_refusal(r, where, seen)
+  local msg = type(r.message) == "string" and seen.redact(r.message) or "success: false"
+  return nil, errors.new("api", msg, where)
+end
+
 --- Interpret one attempt. `res`/`terr` are what the transport returned;
 -- seen = { redact = fn, now = fn, body = the request body sent }.
 -- Returns the converted answer or nil, err.
@@ -154,19 +218,22 @@ function M.interpret(call, res, terr, seen)
     where.body = snippet(res.body, seen)
     return nil, unreadable(call, seen, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
   end
-  -- nulls are left for convert to read as absent: no second walk
-  local decoded, derr = json.decode_raw(res.body)
-  if decoded == json.null then decoded, derr = nil, "null" end
-  if type(decoded) ~= "table" then
-    where.body = snippet(res.body, seen)
-    return nil, unreadable(call, seen, format("answer is not a JSON object (%s)", derr or type(decoded)), where)
+  local c = compiled[call.shape] or compile(call.shape)
+  local body = res.body or ""
+  local out, path, why = core_decode(body, c.shape, nil, array_mt, true)
+  if out == nil then
+    local r = refusal(body)
+    if r then return api_refusal(r, where, seen) end
+    where.body = snippet(body, seen)
+    return nil, unreadable(call, seen, seen.redact(decode_message(c, path, why)), where)
   end
-  if decoded.success == false then
-    local msg = type(decoded.message) == "string" and seen.redact(decoded.message) or "success: false"
-    return nil, errors.new("api", msg, where)
+  local added = c.added
+  if added then
+    if out.success == false then return api_refusal(out, where, seen) end
+    for k in pairs(added) do out[k] = nil end
+  elseif not c.list and out.success == false then
+    return api_refusal(out, where, seen)
   end
-  local out, cerr = convert.answer(decoded, call.shape)
-  if not out then return nil, unreadable(call, seen, cerr, where) end
   return out
 end
 

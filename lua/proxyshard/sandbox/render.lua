@@ -1,5 +1,5 @@
 --- Writes an answer from a Lua value and the answer's shape (an operation
--- row's `answer`, in proxyshard.engine.convert's notation), so the sandbox answers
+-- row's `answer`, in proxyshard.shapes' notation), so the sandbox answers
 -- by the very shapes the client reads:
 --   * only the fields of the shape are written; a nil field is left out;
 --     `json.null` is written as null (handlers use it only for the fields

@@ -43,7 +43,7 @@ local function strip_nulls(v)
   return v
 end
 
---- Decode JSON text, nulls kept as json.null (proxyshard.engine.convert reads
+--- Decode JSON text, nulls kept as json.null (proxyshard.engine.response's fallback reads
 -- them as absent): the answers' path, which need not walk the whole value
 -- a second time. Returns the value, or `nil, message`.
 function M.decode_raw(text)
@@ -62,6 +62,9 @@ function M.decode(text)
 end
 
 local array_mt = { __name = "proxyshard.json.array" }
+--- The mark of a JSON array (M.array): the answers' decoder gives it to
+-- every list it makes.
+M.array_mt = array_mt
 
 local tointeger = math.tointeger
 
