@@ -1,4 +1,4 @@
-/* Shared by the bench's C programs: clocks, CPU time, VmHWM, and the
+/* Shared by the bench's C programs: clocks, CPU time, VmHWM and VmRSS, and the
  * request headers every client of the bench sends (the same three lines as
  * proxyshard's client: Accept, User-Agent, Authorization). */
 #ifndef BENCH_COMMON_H
@@ -30,21 +30,34 @@ static inline double cpu_now(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* VmHWM of this process in kB (peak resident set), -1 when unknown */
-static inline long hwm_kb(void)
+/* A field of /proc/self/status in kB ("VmHWM:", "VmRSS:"), -1 when unknown */
+static inline long status_kb(const char *field)
 {
     char line[256];
     long kb = -1;
+    size_t n = strlen(field);
     FILE *f = fopen("/proc/self/status", "r");
     if (f == NULL)
         return -1;
     while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kb = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, n) == 0) {
+            kb = strtol(line + n, NULL, 10);
             break;
         }
     fclose(f);
     return kb;
+}
+
+/* VmHWM of this process in kB (peak resident set), -1 when unknown */
+static inline long hwm_kb(void)
+{
+    return status_kb("VmHWM:");
+}
+
+/* VmRSS of this process in kB (resident set now), -1 when unknown */
+static inline long rss_kb(void)
+{
+    return status_kb("VmRSS:");
 }
 
 #endif

@@ -5,7 +5,11 @@
  * is reused, the status is checked. Nothing else: what any client over
  * libcurl must spend at least.
  *
- *   usage: easy_loop URL N TOTAL WARMUP
+ * With "decode", each answer is also parsed as JSON and the quote's fields
+ * pulled out as integers (quote_json.h), its add-on checked: the fairer
+ * limit for quote(), which does that too.
+ *
+ *   usage: easy_loop URL N TOTAL WARMUP [decode]
  *   WARMUP requests first (untimed), then N timed ones, then more up to
  *   TOTAL (>= N, for the peak RSS after TOTAL). Prints one line:
  *   result n=N wall=S cpu=S hwm_n=KB hwm_end=KB
@@ -13,6 +17,10 @@
 #include <curl/curl.h>
 
 #include "common.h"
+#include "quote_json.h"
+
+static int decode;
+static volatile long long sink; /* the decoded totals, so that nothing is left out */
 
 typedef struct {
     char *data;
@@ -23,9 +31,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     buf *b = (buf *)ud;
     size_t len = size * n;
-    if (b->len + len > b->cap) {
+    if (b->len + len + 1 > b->cap) { /* + 1: room for the NUL after the body */
         size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + len)
+        while (cap < b->len + len + 1)
             cap *= 2;
         b->data = (char *)realloc(b->data, cap);
         if (b->data == NULL)
@@ -52,6 +60,19 @@ static int one(CURL *c, buf *b)
         fprintf(stderr, "easy_loop: status %ld, %zu bytes\n", status, b->len);
         return 0;
     }
+    if (decode) {
+        quote_t q;
+        b->data[b->len] = '\0';
+        if (!quote_decode(b->data, b->len, &q)) {
+            fprintf(stderr, "easy_loop: the answer is not a quote: %s\n", q.why ? q.why : "?");
+            return 0;
+        }
+        if (strcmp(q.addon_key, "p0f_slots") != 0) {
+            fprintf(stderr, "easy_loop: a quote for add-on %s\n", q.addon_key);
+            return 0;
+        }
+        sink += q.v[Q_ADD_TOTAL];
+    }
     return 1;
 }
 
@@ -63,10 +84,11 @@ int main(int argc, char **argv)
     buf b = { NULL, 0, 0 };
     CURL *c;
 
-    if (argc != 5) {
-        fprintf(stderr, "usage: easy_loop URL N TOTAL WARMUP\n");
+    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "decode") == 0)) {
+        fprintf(stderr, "usage: easy_loop URL N TOTAL WARMUP [decode]\n");
         return 2;
     }
+    decode = argc == 6;
     n = atol(argv[2]);
     total = atol(argv[3]);
     warmup = atol(argv[4]);

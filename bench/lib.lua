@@ -1,5 +1,5 @@
 --- Shared by the bench's Lua drivers (Lua 5.4 and LuaJIT): the arguments,
--- the timed loop, VmHWM and the result line scripts/bench.sh reads.
+-- the timed loop, VmHWM and VmRSS, and the result line scripts/bench.sh reads.
 --
 -- Every driver takes URL N TOTAL WARMUP: WARMUP requests first (untimed:
 -- the connection, the JIT), then N timed, then more up to TOTAL (>= N), and
@@ -12,14 +12,20 @@ local M = {}
 
 local format = string.format
 
---- VmHWM (peak resident set) of this process in kB, or -1.
-function M.hwm()
+-- A field of /proc/self/status in kB ("VmHWM", "VmRSS"), or -1.
+local function status_kb(field)
   local f = io.open("/proc/self/status")
   if not f then return -1 end
   local status = f:read("*a")
   f:close()
-  return tonumber(status:match("VmHWM:%s*(%d+)")) or -1
+  return tonumber(status:match(field .. ":%s*(%d+)")) or -1
 end
+
+--- VmHWM (peak resident set) of this process in kB, or -1.
+function M.hwm() return status_kb("VmHWM") end
+
+--- VmRSS (resident set now) of this process in kB, or -1.
+function M.rss() return status_kb("VmRSS") end
 
 --- Fail the run: a message on stderr, exit status 1.
 function M.fail(what)

@@ -49,6 +49,7 @@ test_packages=(
   clang libclang-rt-14-dev              # money parser fuzzer: libFuzzer is in libclang-rt-14-dev, only
                                         # recommended by clang, so not pulled in by --no-install-recommends
   valgrind                              # memcheck phase
+  wrk                                   # scripts/bench.sh's nginx rows (HTTP load at 1 and 20 connections)
   nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache  # spec/nginx_spec.lua: a real nginx
   lua-ldoc                              # the reference (scripts/docs.sh), built without warnings
   tmux                                  # a real terminal for the command's prompt and the REPL (spec/repl_spec.lua)
