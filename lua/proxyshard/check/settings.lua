@@ -112,22 +112,13 @@ local function base(opts)
   return b
 end
 
-local function max_bytes(opts)
-  local v = opts.max_response_bytes
-  if v == nil then return M.DEFAULTS.max_response_bytes end
-  if not integer.is(v) or v < 1024 or v > M.MAX_RESPONSE_BYTES then
-    bad("max_response_bytes", format("must be an integer number of bytes from 1024 to %d, got %s",
-      M.MAX_RESPONSE_BYTES, tostring(v)))
-  end
-  return v
-end
-
-local function pool(opts)
-  local v = opts.keepalive_pool
-  if v == nil then return M.DEFAULTS.keepalive_pool end
-  if not integer.is(v) or v < 1 or v > M.MAX_KEEPALIVE_POOL then
-    bad("keepalive_pool", format("must be an integer number of connections from 1 to %d, got %s",
-      M.MAX_KEEPALIVE_POOL, tostring(v)))
+-- An integer option of `what` (bytes, connections) from min to max; its
+-- default when absent.
+local function whole(opts, name, min, max, what)
+  local v = opts[name]
+  if v == nil then return M.DEFAULTS[name] end
+  if not integer.is(v) or v < min or v > max then
+    bad(name, format("must be an integer number of %s from %d to %d, got %s", what, min, max, tostring(v)))
   end
   return v
 end
@@ -210,8 +201,8 @@ function M.check(opts)
     base = base(opts),
     timeout = seconds(opts, "timeout"),
     connect_timeout = seconds(opts, "connect_timeout"),
-    max_response_bytes = max_bytes(opts),
-    keepalive_pool = pool(opts),
+    max_response_bytes = whole(opts, "max_response_bytes", 1024, M.MAX_RESPONSE_BYTES, "bytes"),
+    keepalive_pool = whole(opts, "keepalive_pool", 1, M.MAX_KEEPALIVE_POOL, "connections"),
     keepalive_timeout = seconds(opts, "keepalive_timeout"),
     ca_file = clean_string(opts, "ca_file", "a path to a PEM file"),
     transport = transport(opts),
