@@ -128,6 +128,9 @@ describe("proxyshard plan and apply", function()
     _, err, code = run("set-tag 12345 by-hand")
     assert.are.equal(0, code, err)
     local out
+    out, err, code = run("apply " .. q(plan_file) .. " --max-total 20 --yes")
+    assert.are.equal(13, code, err)
+    assert.are.equal("", out) -- refused before it is shown
     out, err, code = run("--json apply " .. q(plan_file) .. " --max-total 20 --yes")
     assert.are.equal(13, code, err)
     assert.are.equal("stale", cjson.decode(out).error.kind)
@@ -200,6 +203,13 @@ describe("proxyshard plan and apply", function()
     local out, err, code = run("apply " .. q(file) .. " --dry-run")
     assert.are.equal(0, code, err)
     assert.matches("dry run: nothing was done", out)
+    -- as every spending command's --dry-run: dry_run at the top, the plan as the result
+    out, err, code = run("--json apply " .. q(file) .. " --dry-run")
+    assert.are.equal(0, code, err)
+    local doc = cjson.decode(out)
+    assert.is_true(doc.dry_run)
+    assert.are.equal(6, doc.result.plan.changes)
+    assert.is_nil(doc.result.dry_run)
     for _, r in ipairs(sb:requests()) do assert.are.equal("GET", r.method) end
   end)
 

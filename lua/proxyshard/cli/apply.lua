@@ -76,6 +76,12 @@ end
 local function run(ctx, client, args, cap)
   local plan, err = the_plan(ctx, client, args)
   if not plan then return ctx:fail(err) end
+  -- a saved plan that no longer fits is refused before it is shown
+  if plan.saved then
+    local ok
+    ok, err = plan:check()
+    if not ok then return ctx:fail(err) end
+  end
   if plan:changes() == 0 then
     return ctx:result("apply", { plan = plan:to_json() }, tostring(plan))
   end
@@ -121,8 +127,9 @@ function M.command.run(ctx, args)
     local plan
     plan, err = the_plan(ctx, client, args)
     if not plan then return ctx:fail(err) end
-    return ctx:result("apply", { plan = plan:to_json(), dry_run = true }, tostring(plan)
-      .. "\ndry run: nothing was done")
+    -- dry_run at the top, as every spending command's --dry-run has it
+    return ctx:result("apply", { plan = plan:to_json() }, tostring(plan) .. "\ndry run: nothing was done",
+      { dry_run = true })
   end
   return ctx:spending_run(client, run, ctx, client, args, cap)
 end

@@ -185,20 +185,42 @@ local function reserve(actions, planned, cap)
   end
 end
 
--- Carry out the actions under the lock; the report.
-local function carry_out(plan, o)
-  local client = plan.client
+-- The account re-read for `plan`: what it looks like now ({ obs, actions,
+-- ... }, proxyshard.desired.plan.look), or nil and a `stale` error when
+-- the plan no longer fits it.
+local function fresh(plan, o)
   local look = require("proxyshard.desired.plan").look
-  local seen, err = look(client, plan.desired, { concurrency = o.concurrency, state_dir = o.state_dir,
+  local seen, err = look(plan.client, plan.desired, { concurrency = o.concurrency, state_dir = o.state_dir,
     now = plan.options and plan.options.now })
   if not seen then return nil, err end
   if seen.obs.digest ~= plan.digest then
     return nil, stale(plan, "the account changed since it was made (its digest differs)")
   end
-  local actions = seen.actions
-  if not same_actions(plan.actions, actions) then
+  if not same_actions(plan.actions, seen.actions) then
     return nil, stale(plan, "the actions it would take now are not the ones it shows")
   end
+  return seen
+end
+
+--- Does `plan` still fit the account? true, or nil and the `stale` error
+-- (or the error of a read). Reads, changes nothing: the command asks it
+-- of a saved plan before showing it (apply asks again, under the lock).
+function M.check(plan, opts)
+  local o, err = checked(opts)
+  if not o then return nil, err end
+  o.state_dir = o.state_dir or (plan.options and plan.options.state_dir)
+  local seen
+  seen, err = fresh(plan, o)
+  if not seen then return nil, err end
+  return true
+end
+
+-- Carry out the actions under the lock; the report.
+local function carry_out(plan, o)
+  local client = plan.client
+  local seen, err = fresh(plan, o)
+  if not seen then return nil, err end
+  local actions = seen.actions
   local spending = 0
   for _, a in ipairs(actions) do
     if a.spends then spending = spending + 1 end

@@ -258,6 +258,12 @@ function Plan:apply(opts)
   return require("proxyshard.desired.apply").run(self, opts)
 end
 
+--- Does the plan still fit the account (a saved one, before it is
+-- shown)? true, or nil and a `stale` error. Changes nothing.
+function Plan:check(opts)
+  return require("proxyshard.desired.apply").check(self, opts)
+end
+
 --- Read a saved plan for `client`: the plan, or nil, err. A plan saved
 -- for another account or API, or in another format, is refused.
 function M.load(client, path, opts)
