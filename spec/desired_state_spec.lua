@@ -436,6 +436,34 @@ describe("proxyshard.plan against the sandbox", function()
     assert.are.equal(0, after:changes())
   end)
 
+  it("never writes the token a server echoed into its answers: not in a saved plan, the record or the text",
+    function()
+      -- a client of its own: one that has seen the token echoed prints it [redacted] from then on
+      local c = proxyshard.new { token = "sandbox-token", base_url = sb.url }
+      local echoed = '{"success":true,"order":{"order_id":12345,"product_name":"Datacenter Proxy","status":"active",'
+        .. '"quantity":5,"p0f_slots_available":3,"p0f_slots_used":1,"addons":[],'
+        .. '"tag":"sandbox-token, sandbox%2Dtoken, sandbox\\u002dtoken"}}'
+      sb:fault { method = "GET", path = "/user/api/orders/12345", status = 200, body = echoed, times = 50 }
+      local state = { orders = { { order = 12345, tag = "scrapers" } } }
+      local plan = assert(proxyshard.plan(c, state, { state_dir = dir, now = NOW }))
+      local text = tostring(plan)
+      assert.matches('now "[redacted], [redacted], [redacted]"', text, 1, true)
+      local path = dir .. "/plan.json"
+      assert(plan:save(path))
+      assert(plan:apply { state_dir = dir })
+      -- the tag was set, but the fault still answers the echo: the record holds it redacted,
+      -- and the next plan sees no drift in it (compared as written)
+      local again = assert(proxyshard.plan(c, state, { state_dir = dir, now = NOW }))
+      assert.are.same({}, again.drift)
+      local files = shell.run("cat " .. q(dir) .. "/*")
+      assert.is_true(#files > 100)
+      for _, spelling in ipairs { "sandbox-token", "sandbox%2Dtoken", "sandbox\\u002dtoken" } do
+        assert.is_nil(files:find(spelling, 1, true), spelling)
+        assert.is_nil(text:find(spelling, 1, true), spelling)
+      end
+      c:close()
+    end)
+
   it("converges when run again: nothing is bought twice", function()
     assert(make_plan():apply { max_total = "20.00", state_dir = dir })
     local ledger = sb:ledger()

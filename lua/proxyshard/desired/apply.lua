@@ -87,6 +87,13 @@ local OUTCOME_WORDS = { done = "done", failed = "failed", unknown = "UNKNOWN", s
   refused = "refused" }
 
 function Report:__tostring()
+  local text = self:text()
+  return self.redact and self.redact(text) or text
+end
+
+--- The text of __tostring, before redaction.
+-- @local
+function Report:text()
   local lines = {}
   for i, a in ipairs(self.actions) do
     local cost = a.cost and (" — " .. tostring(a.cost)) or ""
@@ -285,6 +292,8 @@ local function carry_out(plan, o)
     report.counts[k] = report.counts[k] + 1
   end
   report.ok = #report.errors == 0
+  -- a server that echoed the token marks what it answered (proxyshard.handles)
+  report.redact = require("proxyshard.engine.call").echoed(client)
   -- the state left, for the next plan's drift (what we did is not drift)
   local after
   after, err = observe.read(client, plan.desired, { concurrency = o.concurrency })

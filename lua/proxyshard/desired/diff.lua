@@ -254,10 +254,12 @@ local DRIFT_FIELDS = { "status", "tag", "auto_renewal", "expires_at", "quantity"
 
 --- What changed outside since the last apply: the objects the record
 -- has that `obs` has read too. A list of { target, field, was, now }.
-function M.drift(applied, obs)
+-- `redact`: the client's redactor, as the record was written through it.
+function M.drift(applied, obs, redact)
   local out = {}
   if not applied then return out end
   local function add(target, field, was, now)
+    if type(now) == "string" and redact and redact(now) == was then return end
     out[#out + 1] = { target = target, field = field, was = was, now = now }
   end
   for _, key in ipairs(sorted_keys(applied.orders or {})) do

@@ -126,7 +126,10 @@ function M.look(client, desired, o)
   local ok
   ok, err = M.price(client, actions, o.concurrency or observe.DEFAULT_CONCURRENCY)
   if not ok then return nil, err end
-  return { obs = obs, actions = actions, notes = notes, drift = diff.drift(applied, obs) }
+  -- the record holds what was read with the token redacted (record.write):
+  -- compared as written
+  return { obs = obs, actions = actions, notes = notes,
+    drift = diff.drift(applied, obs, require("proxyshard.engine.call").redactor(client)) }
 end
 
 --- proxyshard.plan(client, desired [, opts]): the plan, or nil, err.
@@ -186,6 +189,15 @@ end
 --- For people: the drift, then the actions in order with their prices,
 -- the total, and the notes.
 function Plan:__tostring()
+  -- a server that echoed the token marks what it answered (proxyshard.handles)
+  local redact = require("proxyshard.engine.call").echoed(self.client)
+  local text = self:text()
+  return redact and redact(text) or text
+end
+
+--- The text of __tostring, before redaction.
+-- @local
+function Plan:text()
   local lines = {}
   if #self.drift > 0 then
     lines[#lines + 1] = "Changed outside proxyshard since the last apply:"
@@ -248,7 +260,9 @@ end
 --- Save the plan to `path` (atomically): true, or nil, err.
 function Plan:save(path)
   if type(path) ~= "string" or path == "" then return nil, errors.invalid("path", "must be a path") end
-  local ok, why = require("proxyshard.core").replace(path, json.encode(self:to_json()) .. "\n")
+  -- never the token, whatever the server echoed into what it answered
+  local text = require("proxyshard.engine.call").redactor(self.client)(json.encode(self:to_json()))
+  local ok, why = require("proxyshard.core").replace(path, text .. "\n")
   if not ok then return nil, errors.invalid("path", format("cannot be written: %s", tostring(why))) end
   return true
 end

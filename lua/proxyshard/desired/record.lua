@@ -64,7 +64,10 @@ function M.write(client, dir, obs, flags)
     for ip, v in pairs(set) do rec.del_np[key][ip] = v end
   end
   rec.applied_at = date("!%Y-%m-%dT%H:%M:%SZ")
-  local ok, why = require("proxyshard.core").replace(path, json.encode(rec) .. "\n")
+  -- never the token, whatever the server echoed: the plan compares the
+  -- account with the record through the same redactor
+  local text = require("proxyshard.engine.call").redactor(client)(json.encode(rec))
+  local ok, why = require("proxyshard.core").replace(path, text .. "\n")
   if not ok then
     return nil, errors.invalid("state_dir", "the record of the apply cannot be written: " .. tostring(why))
   end
