@@ -26,24 +26,43 @@ enum { PS_FAIL_NONE, PS_FAIL_TOO_LARGE, PS_FAIL_HEADERS_TOO_LARGE, PS_FAIL_NOMEM
 
 /* ---- buffers ---------------------------------------------------------- */
 
-static int buf_append(ps_buf *b, const char *p, size_t n)
+/* n more bytes at the end of b, not yet written: their start, or NULL
+ * (out of memory). */
+static char *buf_extend(ps_buf *b, size_t n)
 {
+    char *at;
+
     if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 4096;
+        /* small first: a pool of handles each keeps its buffers, and an
+         * answer of the API is mostly a few hundred bytes */
+        size_t cap = b->cap ? b->cap : 256;
         char *data;
         while (cap - b->len < n) {
             if (cap > ((size_t)-1) / 2)
-                return 0;
+                return NULL;
             cap *= 2;
         }
         data = (char *)realloc(b->data, cap);
         if (data == NULL)
-            return 0;
+            return NULL;
         b->data = data;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, p, n);
+    at = b->data + b->len;
     b->len += n;
+    return at;
+}
+
+static int buf_append(ps_buf *b, const char *p, size_t n)
+{
+    char *at;
+
+    if (n == 0)
+        return 1;
+    at = buf_extend(b, n);
+    if (at == NULL)
+        return 0;
+    memcpy(at, p, n);
     return 1;
 }
 
@@ -253,6 +272,30 @@ static long opt_ms(lua_State *L, int idx, long dflt, int arg, const char *name)
     return (long)ceil(v);
 }
 
+/* req[name], a time in seconds as the transport interface gives it
+ * (req.timeout), in whole milliseconds: rounded to the nearest, at least
+ * 1; dflt when nil. The stack is left as it was. */
+static long opt_seconds(lua_State *L, int req, const char *name, long dflt)
+{
+    lua_Number v;
+    int t;
+
+    lua_getfield(L, req, name); /* void before Lua 5.3 */
+    t = lua_type(L, -1);
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (t != LUA_TNUMBER)
+        luaL_argerror(L, req, lua_pushfstring(L, "req.%s must be a number of seconds", name));
+    v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (!(v > 0 && v <= 2147483.0))
+        luaL_argerror(L, req, lua_pushfstring(L, "req.%s must be > 0 and at most 2147483 seconds", name));
+    v = floor(v * 1000.0 + 0.5);
+    return v < 1 ? 1 : (long)v;
+}
+
 /* An optional string field of the table at t (or NULL); no CR/LF/NUL.
  * Leaves the value on the stack so the pointer stays valid. */
 static const char *opt_string(lua_State *L, int t, const char *name, size_t *len)
@@ -292,11 +335,43 @@ static int is_proxy_url(const char *p)
     return 0;
 }
 
+/* The response header names of the array at idx, checked: with out, each
+ * written lower-cased and followed by "\n" (the total is returned either
+ * way). Errors name `what` and argument `arg`. */
+static size_t wanted_names(lua_State *L, int arg, int idx, const char *what, char *out)
+{
+    size_t n, i, j, total = 0;
+
+    if (!lua_istable(L, idx))
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s must be an array of header names", what));
+    n = lua_rawlen(L, idx);
+    for (i = 1; i <= n; i++) {
+        const char *h;
+        size_t hlen;
+        lua_rawgeti(L, idx, (int)i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s[%d] must be a string", what, (int)i));
+        h = lua_tolstring(L, -1, &hlen);
+        if (hlen == 0 || !is_clean_line(h, hlen) || memchr(h, ':', hlen) != NULL)
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s[%d] must be a header name", what, (int)i));
+        if (out != NULL) {
+            for (j = 0; j < hlen; j++) {
+                char c = h[j];
+                out[total + j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+            }
+            out[total + hlen] = '\n';
+        }
+        total += hlen + 1;
+        lua_pop(L, 1);
+    }
+    return total;
+}
+
 /* ---- the options of a session or multi -------------------------------- */
 
 size_t ps_conf_read(lua_State *L, int t, ps_conf *c)
 {
-    size_t ca_len = 0, px_len = 0, np_len = 0;
+    size_t ca_len = 0, px_len = 0, np_len = 0, w_len = 0;
 
     t = lua_absindex(L, t);
     c->timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -323,8 +398,21 @@ size_t ps_conf_read(lua_State *L, int t, ps_conf *c)
         luaL_argerror(L, 1, "proxy must be a URL with a scheme among http, https, "
                             "socks4, socks4a, socks5, socks5h");
     c->no_proxy = opt_string(L, t, "no_proxy", &np_len);
+    /* the default of req.response_headers, written on the stack (a
+     * userdata) until ps_conf_keep copies it */
+    lua_getfield(L, t, "response_headers");
+    c->want = NULL;
+    if (!lua_isnil(L, -1)) {
+        int names = lua_gettop(L);
+        size_t total = wanted_names(L, 1, names, "response_headers", NULL);
+        char *w = (char *)lua_newuserdata(L, total + 1);
+        wanted_names(L, 1, names, "response_headers", w);
+        w[total] = '\0';
+        c->want = w;
+        w_len = total;
+    }
     return (c->ca_file ? ca_len + 1 : 0) + (c->proxy ? px_len + 1 : 0) +
-           (c->no_proxy ? np_len + 1 : 0);
+           (c->no_proxy ? np_len + 1 : 0) + (c->want ? w_len + 1 : 0);
 }
 
 static const char *keep_string(const char *s, char **room)
@@ -346,6 +434,7 @@ void ps_conf_keep(ps_conf *c, char *room)
     c->ca_file = keep_string(c->ca_file, &room);
     c->proxy = keep_string(c->proxy, &room);
     c->no_proxy = keep_string(c->no_proxy, &room);
+    c->want = keep_string(c->want, &room);
 }
 
 /* ---- the easy handle -------------------------------------------------- */
@@ -403,7 +492,10 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
         if (conf->ca_file != NULL)
             SETOPT(CURLOPT_PROXY_CAINFO, conf->ca_file);
     }
-    SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+    /* No CURLOPT_ACCEPT_ENCODING: answers come as they are (identity), as
+     * through lua-resty-http and the subrequest, which cannot decode them;
+     * the API's answers are small JSON, and libcurl's decoder chain costs
+     * about a tenth of a request's instructions (bench --profile). */
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)conf->max_body);
     SETOPT(CURLOPT_WRITEFUNCTION, on_write);
     SETOPT(CURLOPT_WRITEDATA, (void *)x);
@@ -422,12 +514,18 @@ CURLcode ps_xfer_open(ps_xfer *x, const ps_conf *conf, int multiplex)
     return rc;
 }
 
-void ps_xfer_finish(ps_xfer *x)
+/* The header list stays with the handle from one request to the next (the
+ * same lines, most often: no allocation then); close frees it. */
+static void drop_headers(ps_xfer *x)
 {
     if (x->curl != NULL)
         curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     curl_slist_free_all(x->headers);
     x->headers = NULL;
+}
+
+void ps_xfer_finish(ps_xfer *x)
+{
     buf_clear(&x->body);
     buf_clear(&x->head);
     buf_clear(&x->up);
@@ -442,6 +540,7 @@ void ps_xfer_finish(ps_xfer *x)
 void ps_xfer_close(ps_xfer *x)
 {
     ps_xfer_finish(x);
+    drop_headers(x);
     if (x->curl != NULL) {
         curl_easy_cleanup(x->curl);
         x->curl = NULL;
@@ -462,35 +561,54 @@ static int append_header(ps_xfer *x, const char *line)
     return 1;
 }
 
-/* Reads req.response_headers into x->want (lower-cased names). */
+/* Is `l` the list of the n lines of the array at idx, then "Expect:", and
+ * then "Content-Type:" when ctype? */
+static int same_headers(lua_State *L, int idx, size_t n, const struct curl_slist *l, int ctype)
+{
+    size_t i;
+
+    for (i = 1; i <= n; i++, l = l->next) {
+        int same;
+        if (l == NULL)
+            return 0;
+        lua_rawgeti(L, idx, (int)i);
+        same = strcmp(l->data, lua_tostring(L, -1)) == 0;
+        lua_pop(L, 1);
+        if (!same)
+            return 0;
+    }
+    if (l == NULL || strcmp(l->data, "Expect:") != 0)
+        return 0;
+    l = l->next;
+    if (ctype) {
+        if (l == NULL || strcmp(l->data, "Content-Type:") != 0)
+            return 0;
+        l = l->next;
+    }
+    return l == NULL;
+}
+
+/* Reads req.response_headers (at idx) into x->want, or else the session's
+ * or multi's response_headers. */
 static void read_wanted(lua_State *L, int req, int idx, ps_xfer *x)
 {
-    size_t n, i, j;
+    size_t total;
 
-    if (lua_isnil(L, idx))
-        return;
-    if (!lua_istable(L, idx))
-        luaL_argerror(L, req, "req.response_headers must be an array of header names");
-    x->want_all = 0;
-    n = lua_rawlen(L, idx);
-    for (i = 1; i <= n; i++) {
-        const char *h;
-        size_t hlen, start = x->want.len;
-        lua_rawgeti(L, idx, (int)i);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_argerror(L, req, lua_pushfstring(L, "req.response_headers[%d] must be a string", (int)i));
-        h = lua_tolstring(L, -1, &hlen);
-        if (hlen == 0 || !is_clean_line(h, hlen) || memchr(h, ':', hlen) != NULL)
-            luaL_argerror(L, req, lua_pushfstring(L, "req.response_headers[%d] must be a header name",
-                                                  (int)i));
-        if (!buf_append(&x->want, h, hlen) || !buf_append(&x->want, "\n", 1))
-            luaL_error(L, "not enough memory");
-        for (j = start; j < start + hlen; j++) {
-            char c = x->want.data[j];
-            if (c >= 'A' && c <= 'Z')
-                x->want.data[j] = (char)(c - 'A' + 'a');
+    if (lua_isnil(L, idx)) {
+        if (x->conf->want != NULL) {
+            x->want_all = 0;
+            if (!buf_append(&x->want, x->conf->want, strlen(x->conf->want)))
+                luaL_error(L, "not enough memory");
         }
-        lua_pop(L, 1);
+        return;
+    }
+    total = wanted_names(L, req, idx, "req.response_headers", NULL);
+    x->want_all = 0;
+    if (total > 0) {
+        char *at = buf_extend(&x->want, total);
+        if (at == NULL)
+            luaL_error(L, "not enough memory");
+        wanted_names(L, req, idx, "req.response_headers", at);
     }
 }
 
@@ -566,9 +684,12 @@ CURLcode ps_xfer_prepare(lua_State *L, int req, ps_xfer *x)
     lua_getfield(L, req, "no_resend");
     no_resend = lua_toboolean(L, FIELD(F_NO_RESEND));
     lua_getfield(L, req, "timeout_ms");
-    timeout_ms = opt_ms(L, FIELD(F_TIMEOUT), conf->timeout_ms, req, "req.timeout_ms");
+    timeout_ms = lua_isnil(L, FIELD(F_TIMEOUT)) ? opt_seconds(L, req, "timeout", conf->timeout_ms)
+                                                : opt_ms(L, FIELD(F_TIMEOUT), 0, req, "req.timeout_ms");
     lua_getfield(L, req, "connect_timeout_ms");
-    connect_ms = opt_ms(L, FIELD(F_CONNECT), conf->connect_timeout_ms, req, "req.connect_timeout_ms");
+    connect_ms = lua_isnil(L, FIELD(F_CONNECT))
+                     ? opt_seconds(L, req, "connect_timeout", conf->connect_timeout_ms)
+                     : opt_ms(L, FIELD(F_CONNECT), 0, req, "req.connect_timeout_ms");
     lua_getfield(L, req, "response_headers");
     read_wanted(L, req, FIELD(F_WANT), x);
 
@@ -580,21 +701,26 @@ CURLcode ps_xfer_prepare(lua_State *L, int req, ps_xfer *x)
     /* The body is copied: in a multi the transfer outlives this call. */
     if (body_len > 0 && !buf_append(&x->up, body, body_len))
         luaL_error(L, "not enough memory");
-    /* The header list is owned by x: a memory error raised here leaves
-     * nothing behind (the next prepare or close frees it). */
-    for (i = 1; i <= nheaders; i++) {
-        int ok;
-        lua_rawgeti(L, FIELD(F_HEADERS), (int)i);
-        ok = append_header(x, lua_tostring(L, -1));
-        lua_pop(L, 1);
-        if (!ok)
+    /* No "Expect: 100-continue" round trip, and no libcurl default
+     * Content-Type on bodies the caller did not label: after the caller's
+     * lines, "Expect:" and maybe "Content-Type:". The last request's list
+     * is kept when it has the same lines. The list is owned by x: a memory
+     * error raised here leaves nothing behind (the next prepare or close
+     * frees it, and a list cut short is never the same). */
+    if (!same_headers(L, FIELD(F_HEADERS), nheaders, x->headers, post_like && !has_ctype)) {
+        drop_headers(x);
+        for (i = 1; i <= nheaders; i++) {
+            int ok;
+            lua_rawgeti(L, FIELD(F_HEADERS), (int)i);
+            ok = append_header(x, lua_tostring(L, -1));
+            lua_pop(L, 1);
+            if (!ok)
+                luaL_error(L, "not enough memory");
+        }
+        if (!append_header(x, "Expect:") ||
+            (post_like && !has_ctype && !append_header(x, "Content-Type:")))
             luaL_error(L, "not enough memory");
     }
-    /* No "Expect: 100-continue" round trip, and no libcurl default
-     * Content-Type on bodies the caller did not label. */
-    if (!append_header(x, "Expect:") ||
-        (post_like && !has_ctype && !append_header(x, "Content-Type:")))
-        luaL_error(L, "not enough memory");
 
     /* Only what differs between requests; ps_xfer_open set the rest. */
     SETOPT(CURLOPT_URL, url); /* libcurl copies it */

@@ -37,6 +37,7 @@ typedef struct {
     const char *ca_file;        /* NULL: the system's CAs */
     const char *proxy;          /* NULL: no proxy at all */
     const char *no_proxy;       /* NULL: no exception */
+    const char *want;           /* response_headers, "name\n" each; NULL: all */
 } ps_conf;
 
 /* One easy handle and the state of its current request. */

@@ -195,11 +195,46 @@ describe("proxyshard.core session", function()
       s:close()
     end)
 
+    it("sends each request's own header lines, one request after another on one handle", function()
+      -- the handle keeps its last header list while the lines are the same
+      local s = session()
+      local a = { "X-A: 1", "Accept: application/json" }
+      local seen = echo(s, { method = "GET", headers = a })
+      assert.equal("1", seen.headers["x-a"])
+      seen = echo(s, { method = "GET", headers = { "X-B: 2", "Accept: application/json" } })
+      assert.equal("2", seen.headers["x-b"])
+      assert.is_nil(seen.headers["x-a"])
+      seen = echo(s, { method = "GET", headers = a })
+      assert.equal("1", seen.headers["x-a"])
+      assert.is_nil(seen.headers["x-b"])
+      -- the same lines, then a POST of them: no Content-Type made up for it
+      seen = echo(s, { method = "POST", headers = a, body = "{}" })
+      assert.is_nil(seen.headers["content-type"])
+      seen = echo(s, { method = "POST", headers = { "X-A: 1", "Content-Type: application/json" }, body = "{}" })
+      assert.equal("application/json", seen.headers["content-type"])
+      seen = echo(s, { method = "GET" })
+      assert.is_nil(seen.headers["x-a"])
+      assert.is_nil(seen.headers["expect"])
+      seen = echo(s, { method = "GET", headers = { "X-A: 1" } })
+      assert.equal("1", seen.headers["x-a"])
+      s:close()
+    end)
+
     it("req.timeout_ms overrides the session's timeout", function()
       local s = session { timeout_ms = 30000 }
       local res, terr = s:perform { method = "GET", url = base .. "/slow?ms=1500", timeout_ms = 200 }
       assert.is_nil(res)
       assert.equal("timeout", terr.kind)
+      s:close()
+    end)
+
+    it("takes req.timeout in seconds, as the transport interface gives it (timeout_ms first)", function()
+      local s = session { timeout_ms = 30000 }
+      local res, terr = s:perform { method = "GET", url = base .. "/slow?ms=1500", timeout = 0.2 }
+      assert.is_nil(res)
+      assert.equal("timeout", terr.kind)
+      res = assert(s:perform { method = "GET", url = base .. "/slow?ms=300", timeout = 0.2, timeout_ms = 5000 })
+      assert.equal(200, res.status)
       s:close()
     end)
   end)
@@ -393,6 +428,9 @@ describe("proxyshard.core session", function()
       { "GET with a body", { method = "GET", url = "http://127.0.0.1/", body = "x" } },
       { "timeout_ms of 0", { method = "GET", url = "http://127.0.0.1/", timeout_ms = 0 } },
       { "timeout_ms not a number", { method = "GET", url = "http://127.0.0.1/", timeout_ms = "5" } },
+      { "timeout of 0 s", { method = "GET", url = "http://127.0.0.1/", timeout = 0 } },
+      { "timeout not a number", { method = "GET", url = "http://127.0.0.1/", timeout = "5" } },
+      { "connect_timeout beyond 2^31-1 ms", { method = "GET", url = "http://127.0.0.1/", connect_timeout = 3e6 } },
     }
     for _, b in ipairs(bad) do
       it(b[1], function()

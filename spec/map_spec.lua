@@ -180,6 +180,26 @@ describe("proxyshard.core multi", function()
     end
   end)
 
+  it("takes the session's or multi's response_headers as the default of every request's", function()
+    for _, make in ipairs { core.multi, core.session } do
+      local s = make { timeout_ms = 5000, response_headers = { "X-DUP" } }
+      local function run(req)
+        if make == core.session then return assert(s:perform(req)) end
+        local id = s:start(req)
+        return collect(s, 1)[id].res
+      end
+      local res = run { method = "GET", url = base .. "/headers" }
+      assert.same({ ["x-dup"] = "one, two" }, res.headers)
+      -- a request's own list wins
+      res = run { method = "GET", url = base .. "/headers", response_headers = { "x-folded" } }
+      assert.same({ ["x-folded"] = "first second" }, res.headers)
+      s:close()
+    end
+    assert.has_error(function() core.session { response_headers = "x" } end)
+    assert.has_error(function() core.multi { response_headers = { "a:b" } } end)
+    assert.has_error(function() core.session { response_headers = { 1 } } end)
+  end)
+
   it("bounds the headers it reads whether it keeps them or not", function()
     local m = core.multi { timeout_ms = 5000 }
     local id = m:start { method = "GET", url = base .. "/many-headers?n=3000", response_headers = { "x-h1" } }
@@ -468,6 +488,26 @@ describe("client:map over the sandbox", function()
     assert.matches("boom in fn", results[3].err)
     assert.equal(marker, results[4].err)
     assert.equal(12347, results[5].value.order_id)
+  end)
+
+  it("runs the items in at most `concurrency` coroutines, a new one only after fn raised", function()
+    local seen, count = {}, 0
+    local list = {}
+    for i = 1, 40 do list[i] = (i % 10 == 0) and "boom" or 12345 end
+    local results = client:map(list, function(item)
+      local co = coroutine.running()
+      if not seen[co] then seen[co], count = true, count + 1 end
+      local q, err = quote(item == "boom" and 12345 or item)
+      if item == "boom" then error("boom after a request") end
+      return q and q.total.cents, err
+    end, { concurrency = 4 })
+    for i = 1, 40 do
+      if i % 10 == 0 then assert.matches("boom after a request", results[i].err)
+      else assert.equal(60, results[i].value, tostring(results[i].err)) end
+    end
+    -- 4 to start, and one more after each of the 4 that raised
+    assert.is_true(count <= 8, count .. " coroutines")
+    assert.is_true(count >= 4, count .. " coroutines")
   end)
 
   it("ends an item whose fn yields by itself; a coroutine of fn's own makes its requests in place", function()

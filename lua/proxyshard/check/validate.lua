@@ -47,11 +47,19 @@ function M.id(v, name)
   return i
 end
 
+-- Speed: the add-on keys seen valid (a handle is made per call, the same
+-- few keys each time; a pattern's class costs far more than a lookup);
+-- at most 64, then it starts over.
+local valid_keys, valid_count = {}, 0
+
 --- An add-on key such as "p0f_slots".
 function M.addon_key(v)
+  if valid_keys[v] then return v end
   if type(v) ~= "string" or not find(v, "^[a-z0-9_]+$") or #v > 64 then
     return nil, invalid("addon_key", "must match [a-z0-9_]+, got " .. describe(v))
   end
+  if valid_count >= 64 then valid_keys, valid_count = {}, 0 end
+  valid_keys[v], valid_count = true, valid_count + 1
   return v
 end
 

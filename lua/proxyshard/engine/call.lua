@@ -36,11 +36,18 @@ local secrets = setmetatable({}, { __mode = "k" })
 -- @local
 function M.keep_secret(client, token)
   local accept, agent = "Accept: application/json", "User-Agent: " .. client.user_agent
+  local auth, json_type = "Authorization: Bearer " .. token, "Content-Type: application/json"
+  -- the header lines of every request, made once (the transports only read them)
   secrets[client] = {
-    headers = { "Authorization: Bearer " .. token, accept, agent },
+    headers = { auth, accept, agent },
+    json_headers = { auth, accept, agent, json_type },
     anonymous_headers = { accept, agent },
+    anonymous_json_headers = { accept, agent, json_type },
     redact = redact.new(token),
   }
+  local secret = secrets[client]
+  -- what reading an answer needs of the client (proxyshard.engine.response)
+  secret.seen = { redact = secret.redact, now = client.now, base_url = client.base_url }
 end
 
 --- `client`'s redactor (text -> text, every spelling of its token
@@ -158,34 +165,37 @@ function M.perform(self, call, ctx)
   local target = self.base_url .. call.path
   if call.query then target = target .. "?" .. call.query end
   -- the health probes take no token: none is sent where none is needed
-  local fixed = call.auth == false and secret.anonymous_headers or secret.headers
-  local headers = { fixed[1], fixed[2], fixed[3] }
+  local headers = call.auth == false and secret.anonymous_headers or secret.headers
   local body
   if call.body then
     body = json.encode(call.body)
-    headers[#headers + 1] = "Content-Type: application/json"
+    headers = call.auth == false and secret.anonymous_json_headers or secret.json_headers
   elseif call.method ~= "GET" and call.method ~= "DELETE" then
     -- the document gives it no body, and the API (actix-web) refuses a
     -- POST without a length: an empty one, "Content-Length: 0" and no
     -- Content-Type (the length is the transport's to send: docs/transport.md)
     body = ""
   end
+  local left = ctx.deadline - self.clock()
   local req = {
     method = call.method, url = target, headers = headers, body = body,
     -- libcurl must not resend a state-changing request on its own either
     no_resend = call.mutates or false,
+    timeout = left, connect_timeout = min(self.connect_timeout, left),
   }
-  local seen = { redact = secret.redact, now = self.now, body = body, base_url = self.base_url,
-    url_path = target:match("^%a[%w+.-]*://[^/]*([^?]*)") }
-  local on_request, on_response = self.hooks.on_request, self.hooks.on_response
+  local seen = secret.seen
+  local hooks = self.hooks
+  local on_request, on_response = hooks.on_request, hooks.on_response
 
   local attempt, last = 0, nil
   while true do
     attempt = attempt + 1
-    local left = ctx.deadline - self.clock()
+    if attempt > 1 then
+      left = ctx.deadline - self.clock()
+      req.timeout = left
+      req.connect_timeout = min(self.connect_timeout, left)
+    end
     if left <= 0 then return out_of_time(call, ctx, attempt, last) end
-    req.timeout = left
-    req.connect_timeout = min(self.connect_timeout, left)
     if on_request then
       notify(on_request, { method = req.method, url = req.url, headers = public_request_headers(headers),
         body = body, attempt = attempt })
@@ -215,7 +225,7 @@ function M.perform(self, call, ctx)
     if res and res.body and not secret.echoed and secret.redact(res.body) ~= res.body then
       secret.echoed = true
     end
-    local value, err = response.interpret(call, res, terr, seen)
+    local value, err = response.interpret(call, res, terr, seen, req)
     if value ~= nil then return value end
     err.attempts = attempt
     if not err.retryable or attempt > policy.max_retries then return nil, err end

@@ -8,6 +8,7 @@ local calls = require "proxyshard.engine.call"
 local plan = require "proxyshard.engine.plan"
 
 local require = require
+local setmetatable = setmetatable
 
 local M = {}
 
@@ -37,11 +38,17 @@ end
 -- value, and for some calls more, such as proxies' order tag). A model may
 -- refuse an answer (nil, err): a quote for another add-on than the one
 -- asked; for a write that is an unknown outcome.
+local models = setmetatable({}, { __mode = "k" }) -- row → its model module, found once
+
 function M.wrap(handle, row, r, values)
   local result = r
   if row.result then result = r[row.result] end
   if row.model == nil then return result end
-  local model = require("proxyshard.model." .. row.model)
+  local model = models[row]
+  if not model then
+    model = require("proxyshard.model." .. row.model)
+    models[row] = model
+  end
   return refused(row, model.new(result, { values = values, handle = handle, row = row, answer = r }))
 end
 

@@ -11,7 +11,6 @@ local url = require "proxyshard.wire.url"
 local settings = require "proxyshard.check.settings"
 
 local type = type
-local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
 local concat = table.concat
@@ -47,37 +46,13 @@ function M.option_names(row)
   return known
 end
 
--- Speed: each row is compiled once into a plan — its parameters with
--- their validators found, the path cut into pieces around its parameters,
--- the query names already encoded — so a call only checks and joins.
+-- Speed: each row is compiled once into a Lua function written for it
+-- (its parameters unrolled: where each value comes from, its validator,
+-- the path and query joined in one expression, the values table made by a
+-- constructor), so that a call runs no loop over the row's description.
+-- The source is made here from the row alone and loaded once; M.source
+-- shows it.
 local plans = setmetatable({}, { __mode = "k" })
-
-local function compile(row)
-  -- a JSON body only when the document gives the operation one (a
-  -- parameter in it); renew, edit-auto-renewal and the password reset have none
-  local plan = { params = {}, free = {}, body = false }
-  for i, p in ipairs(row.params) do
-    local check = validate[p.check]
-    if not check then error("proxyshard: no validator " .. tostring(p.check) .. " for " .. row.name, 0) end
-    plan.params[i] = { name = p.name, at = p.at, wire = p.wire, check = check, required = p.required,
-      bound = p.bound, value = p.value, query_prefix = url.encode(p.wire) .. "=", enum = p.enum and {} }
-    for _, v in ipairs(p.enum or {}) do plan.params[i].enum[v] = true end
-    if not p.bound and p.value == nil then plan.free[p.name] = true end
-    if p.at == "body" then plan.body = true end
-  end
-  -- "/orders/{order_id}/tag" → { "/orders/", <index of order_id>, "/tag" }
-  local pieces, at = {}, 1
-  for before, wire, after in row.path:gmatch("()({[^}]+})()") do
-    pieces[#pieces + 1] = row.path:sub(at, before - 1)
-    local name = wire:sub(2, -2)
-    for i, p in ipairs(row.params) do if p.at == "path" and p.wire == name then pieces[#pieces + 1] = i end end
-    at = after
-  end
-  pieces[#pieces + 1] = row.path:sub(at)
-  plan.pieces = pieces
-  plans[row] = plan
-  return plan
-end
 
 -- The document's enum of `row`'s parameter `name`, as the row lists it.
 local function row_enum(row, name)
@@ -85,37 +60,6 @@ local function row_enum(row, name)
     if p.name == name then return p.enum end
   end
   return {}
-end
-
--- The caller's values by parameter name: bound ones from the handle,
--- the rest from the arguments or the options.
-local function gather(row, plan, bound, args, opts)
-  local values = {}
-  if row.args == "table" then
-    local t = args[1]
-    if t ~= nil and type(t) ~= "table" then
-      return nil, errors.invalid("params", format("must be a table of %s's parameters", row.name))
-    end
-    if t then
-      local unknown = options.unknown(t, plan.free, row.name .. "'s parameters")
-      if unknown then return nil, unknown end
-      for k, v in pairs(t) do values[k] = v end
-    end
-  else
-    local names = row.args
-    for i = 1, #names do values[names[i]] = args[i] end
-  end
-  for _, p in ipairs(plan.params) do
-    local name = p.name
-    if p.bound then
-      values[name] = bound[p.bound]
-    elseif p.value ~= nil then
-      values[name] = p.value
-    elseif opts and values[name] == nil and opts[name] ~= nil then
-      values[name] = opts[name]
-    end
-  end
-  return values
 end
 
 -- a value as the query or the path writes it
@@ -126,55 +70,179 @@ local function text(v)
   return v
 end
 
+-- What the generated code calls on its error paths and for the text of
+-- a value: one place for each message.
+local helpers = {}
+
+function helpers.required(name)
+  return nil, errors.invalid(name, "is required")
+end
+
+function helpers.not_in_enum(row, name, v)
+  return nil, errors.invalid(name, format("is %s, which %s does not take (the API document allows "
+    .. "only %s)", tostring(v), row.name, concat(row_enum(row, name), ", ")))
+end
+
+function helpers.params_table(row, t, free)
+  if t ~= nil and type(t) ~= "table" then
+    return errors.invalid("params", format("must be a table of %s's parameters", row.name))
+  end
+  if t then return options.unknown(t, free, row.name .. "'s parameters") end
+end
+
+-- text(v), percent-encoded; a number needs no encoding
+function helpers.piece(v)
+  if type(v) == "number" then return format("%d", v) end
+  return url.encode(text(v))
+end
+
+local quote = function(s) return format("%q", s) end
+
+-- The Lua source of `row`'s request function (see M.request).
+local function source(row)
+  local out = {}
+  local function put(...) out[#out + 1] = concat({ ... }) end
+  put("local row, checks, enums, free, helpers, shape = ...")
+  put("local NONE = {}")
+  put("local required, not_in_enum, piece = helpers.required, helpers.not_in_enum, helpers.piece")
+  put("return function(bound, args, opts)")
+  put("  local err")
+  local positional = {}
+  if row.args == "table" then
+    put("  local t = args[1]")
+    put("  err = helpers.params_table(row, t, free)")
+    put("  if err then return nil, err end")
+    put("  t = t or NONE")
+  else
+    for i, name in ipairs(row.args) do positional[name] = i end
+  end
+  -- where each value comes from: bound, fixed, the arguments, then the options
+  for i, p in ipairs(row.params) do
+    local v = "v" .. i
+    if p.bound then
+      put("  local ", v, " = bound[", quote(p.bound), "]")
+    elseif p.value ~= nil then
+      put("  local ", v, " = ", type(p.value) == "string" and quote(p.value) or tostring(p.value))
+    else
+      if row.args == "table" then
+        put("  local ", v, " = t[", quote(p.name), "]")
+      elseif positional[p.name] then
+        put("  local ", v, " = args[", positional[p.name], "]")
+      else
+        put("  local ", v, " = nil")
+      end
+      put("  if ", v, " == nil and opts then ", v, " = opts[", quote(p.name), "] end")
+    end
+  end
+  -- each checked in the row's order: the first bad one is the error
+  local query, body, present = {}, {}, {}
+  for i, p in ipairs(row.params) do
+    local v = "v" .. i
+    local always = p.required or p.bound or p.value ~= nil
+    if p.required then
+      put("  if ", v, " == nil then return required(", quote(p.name), ") end")
+    end
+    local lines = {}
+    if not p.bound and p.value == nil then
+      lines[#lines + 1] = format("%s, err = checks[%d](%s, %q); if %s == nil then return nil, err end",
+        v, i, v, p.name, v)
+    end
+    if p.enum then
+      lines[#lines + 1] = format("if not enums[%d][%s] then return not_in_enum(row, %q, %s) end", i, v, p.name, v)
+    end
+    if #lines > 0 then
+      if always then
+        for _, l in ipairs(lines) do put("  ", l) end
+      else
+        put("  if ", v, " ~= nil then")
+        for _, l in ipairs(lines) do put("    ", l) end
+        put("  end")
+      end
+    end
+    present[i] = always
+    if p.at == "query" then query[#query + 1] = i end
+    if p.at == "body" then body[#body + 1] = i end
+  end
+  -- the query: the present values in the row's order, joined by "&"
+  -- (while every value so far is always there, one expression)
+  local qexpr = "nil"
+  if #query > 0 then
+    local fixed, i = {}, 1
+    while query[i] and present[query[i]] do
+      local q = query[i]
+      fixed[#fixed + 1] = format("%q .. piece(v%d)", (i > 1 and "&" or "") .. url.encode(row.params[q].wire) .. "=", q)
+      i = i + 1
+    end
+    put("  local q = ", #fixed > 0 and concat(fixed, " .. ") or "nil")
+    for j = i, #query do
+      local q = query[j]
+      local part = format("%q .. piece(v%d)", url.encode(row.params[q].wire) .. "=", q)
+      local add = format("q = q and (q .. \"&\" .. %s) or %s", part, part)
+      if present[q] then put("  ", add) else put("  if v", q, " ~= nil then ", add, " end") end
+    end
+    qexpr = "q"
+  end
+  -- "/orders/{order_id}/tag" → "/orders/" .. piece(v1) .. "/tag"
+  local path, at = {}, 1
+  for before, wire, after in row.path:gmatch("()({[^}]+})()") do
+    if before > at then path[#path + 1] = quote(row.path:sub(at, before - 1)) end
+    local name = wire:sub(2, -2)
+    for i, p in ipairs(row.params) do
+      if p.at == "path" and p.wire == name then path[#path + 1] = "piece(v" .. i .. ")" end
+    end
+    at = after
+  end
+  if at <= #row.path then path[#path + 1] = quote(row.path:sub(at)) end
+  -- a JSON body only when the document gives the operation one (a
+  -- parameter in it); renew, edit-auto-renewal and the password reset have none
+  local bexpr = "nil"
+  if #body > 0 then
+    local fields = {}
+    for _, i in ipairs(body) do fields[#fields + 1] = format("[%q] = v%d", row.params[i].wire, i) end
+    bexpr = "{ " .. concat(fields, ", ") .. " }"
+  end
+  local values = {}
+  for i, p in ipairs(row.params) do values[#values + 1] = format("[%q] = v%d", p.name, i) end
+  put("  return { method = ", quote(row.method), ", path = ", #path > 0 and concat(path, " .. ") or '""',
+    ", query = ", qexpr, ", body = ", bexpr, ", mutates = ", tostring(row.class == "write"),
+    ", shape = shape, auth = ", tostring(row.auth ~= false), " },")
+  put("    { ", concat(values, ", "), " }")
+  put("end")
+  return concat(out, "\n")
+end
+
+local load_text = loadstring or load -- luacheck: ignore (Lua 5.1)
+
+local function compile(row)
+  local checks, enums, free = {}, {}, {}
+  for i, p in ipairs(row.params) do
+    local check = validate[p.check]
+    if not check then error("proxyshard: no validator " .. tostring(p.check) .. " for " .. row.name, 0) end
+    checks[i] = check
+    if p.enum then
+      enums[i] = {}
+      for _, v in ipairs(p.enum) do enums[i][v] = true end
+    end
+    if not p.bound and p.value == nil then free[p.name] = true end
+  end
+  local chunk = assert(load_text(source(row), "=proxyshard.plan(" .. row.name .. ")"))
+  local fn = chunk(row, checks, enums, free, helpers, row.answer)
+  plans[row] = fn
+  return fn
+end
+
+--- The Lua source of `row`'s compiled request function (for a reader,
+-- and the specs).
+M.source = source
+
 --- The request of `row` for these values: { method, path, query (encoded
 -- text or nil), body, mutates, shape, auth }, and the checked values by
--- name; or nil, err (invalid_argument) and nothing sent.
+-- name; or nil, err (invalid_argument) and nothing sent. `bound` holds
+-- the handle's values by handle name (handle:bound()); `args` the call's
+-- arguments ({ params } for a row that takes a table); `opts` its options.
+-- A bound value was checked when its handle was made.
 function M.request(row, bound, args, opts)
-  local plan = plans[row] or compile(row)
-  local values, err = gather(row, plan, bound, args, opts)
-  if not values then return nil, err end
-  local query, body = nil, plan.body and {} or nil
-  local params = plan.params
-  for i = 1, #params do
-    local p = params[i]
-    local v = values[p.name]
-    if v == nil then
-      if p.required then return nil, errors.invalid(p.name, "is required") end
-    else
-      -- a bound value was checked when its handle was made
-      if not p.bound then
-        v, err = p.check(v, p.name)
-        if v == nil then return nil, err end
-        values[p.name] = v
-      end
-      if p.enum and not p.enum[v] then
-        return nil, errors.invalid(p.name, format("is %s, which %s does not take (the API document allows "
-          .. "only %s)", tostring(v), row.name, table.concat(row_enum(row, p.name), ", ")))
-      end
-      local at = p.at
-      if at == "query" then
-        local part = p.query_prefix .. url.encode(text(v))
-        query = query and (query .. "&" .. part) or part
-      elseif at == "body" then
-        body[p.wire] = v
-      end
-    end
-  end
-  local pieces, path = plan.pieces
-  if #pieces == 1 then
-    path = pieces[1]
-  else
-    local out = {}
-    for i = 1, #pieces do
-      local piece = pieces[i]
-      out[i] = type(piece) == "number" and url.encode(text(values[params[piece].name])) or piece
-    end
-    path = concat(out)
-  end
-  return {
-    method = row.method, path = path, query = query, body = body,
-    mutates = row.class == "write", shape = row.answer, auth = row.auth ~= false,
-  }, values
+  return (plans[row] or compile(row))(bound, args, opts)
 end
 
 return M

@@ -113,7 +113,7 @@ local function status_failure(call, res, seen)
     -- a router's generic one): the server has no such path at all, most
     -- often a wrong base URL
     message = format("HTTP 404 for %s %s: the server has no such path: is the base URL (%s) right?",
-      call.method, seen.url_path or call.path, seen.base_url or "?")
+      call.method, seen.url and seen.url:match("^%a[%w+.-]*://[^/]*([^?]*)") or call.path, seen.base_url or "?")
   end
   if kind == "server" and call.mutates then
     -- whatever the body says: a gateway writes a JSON message too, after
@@ -151,8 +151,9 @@ local function is_list_answer(shape)
   return shape.list ~= nil and next(shape, next(shape)) == nil
 end
 
--- `shape` compiled: { shape = the C shape, added = the fields read only to
--- tell a refusal (success, message), taken off the value after }.
+-- `shape` compiled: { shape = the C shape, drop_success, drop_message =
+-- whether success / message were added to it only to tell a refusal (then
+-- taken off the value after), list }.
 local function compile(shape)
   local c = compiled[shape]
   if c then return c end
@@ -170,7 +171,8 @@ local function compile(shape)
     if shape.success == nil then top.success, added.success = "boolean", true end
     if shape.message == nil then top.message, added.message = "string", true end
   end
-  c = { shape = core_shape(top), added = added, list = is_list_answer(shape) }
+  c = { shape = core_shape(top), drop_success = added and added.success or false,
+    drop_message = added and added.message or false, list = is_list_answer(shape) }
   compiled[shape] = c
   return c
 end
@@ -202,19 +204,33 @@ local function api_refusal(r, where, seen)
   return nil, errors.new("api", msg, where)
 end
 
+-- What the failure paths read about the attempt: the client's redactor,
+-- clock and base URL (made once per client) and the request sent (its
+-- body and URL); made only when an attempt failed.
+local function failed(seen, req)
+  return { redact = seen.redact, now = seen.now, base_url = seen.base_url, body = req and req.body,
+    url = req and req.url }
+end
+
+local function where_of(call, res)
+  return { status = res.status, method = call.method, path = call.path }
+end
+
 --- Interpret one attempt. `res`/`terr` are what the transport returned;
--- seen = { redact = fn, now = fn, body = the request body sent }.
+-- seen = { redact = fn, now = fn, base_url = the client's } (the
+-- client's, one table); req = the request the transport was given.
 -- Returns the converted answer or nil, err.
-function M.interpret(call, res, terr, seen)
-  if not res then return nil, transport_failure(call, terr, seen) end
-  if res.status < 200 or res.status > 299 then return nil, status_failure(call, res, seen) end
+function M.interpret(call, res, terr, seen, req)
+  if not res then return nil, transport_failure(call, terr, failed(seen, req)) end
+  if res.status < 200 or res.status > 299 then return nil, status_failure(call, res, failed(seen, req)) end
 
   -- an answer read by its status alone (the health probes)
   if call.shape == false then return true end
-  local where = { status = res.status, method = call.method, path = call.path }
   local ctype = res.headers and res.headers["content-type"]
   if ctype and not json.is_json_type(ctype) then
     -- a captive portal or a proxy's page, even if it happens to parse
+    seen = failed(seen, req)
+    local where = where_of(call, res)
     where.body = snippet(res.body, seen)
     return nil, unreadable(call, seen, "answer has content type " .. ctype:match("^[^;]*") .. ", not JSON", where)
   end
@@ -222,18 +238,17 @@ function M.interpret(call, res, terr, seen)
   local body = res.body or ""
   local out, path, why = core_decode(body, c.shape, nil, array_mt, true)
   if out == nil then
+    seen = failed(seen, req)
+    local where = where_of(call, res)
     local r = refusal(body)
     if r then return api_refusal(r, where, seen) end
     where.body = snippet(body, seen)
     return nil, unreadable(call, seen, seen.redact(decode_message(c, path, why)), where)
   end
-  local added = c.added
-  if added then
-    if out.success == false then return api_refusal(out, where, seen) end
-    for k in pairs(added) do out[k] = nil end
-  elseif not c.list and out.success == false then
-    return api_refusal(out, where, seen)
-  end
+  if not c.list and out.success == false then return api_refusal(out, where_of(call, res), seen) end
+  -- the fields read only to tell a refusal are not the answer's
+  if c.drop_success then out.success = nil end
+  if c.drop_message then out.message = nil end
   return out
 end
 

@@ -75,6 +75,10 @@ local MAX_WAIT = 1
 -- yields never carry it.
 local MARK = setmetatable({}, { __name = "proxyshard.concurrent.mark" })
 
+-- What an item's coroutine yields when fn has returned: its results follow,
+-- and the next item is resumed into the same coroutine.
+local DONE = setmetatable({}, { __name = "proxyshard.concurrent.done" })
+
 -- item coroutine -> its scheduler (weak: a finished item is forgotten)
 local schedulers = setmetatable({}, { __mode = "k" })
 
@@ -163,6 +167,7 @@ local function new_scheduler(concurrency)
     flight = {},       -- batch -> { [id] = co }
     in_flight = 0,
     active = 0,        -- items started and not finished
+    idle = {},         -- item coroutines whose fn returned, for the next items
   }, Scheduler)
 end
 
@@ -208,6 +213,9 @@ function Scheduler:step(co, ...)
   local ok, a, b, c, d = resume(co, ...)
   if not ok then
     self:finish(co, { err = a })
+  elseif a == DONE then
+    self:finish(co, { value = b, err = c })
+    self.idle[#self.idle + 1] = co
   elseif status(co) == "dead" then
     self:finish(co, { value = a, err = b })
   elseif a ~= MARK then
@@ -224,7 +232,9 @@ function Scheduler:start_items(list, count)
   while self.active < self.concurrency and self.next_item <= count do
     local i = self.next_item
     self.next_item = i + 1
-    local co = create(self.body)
+    local idle = self.idle
+    local co = idle[#idle]
+    if co then idle[#idle] = nil else co = create(self.body) end
     self.index[co] = i
     schedulers[co] = self
     self.active = self.active + 1
@@ -294,8 +304,17 @@ end
 
 function Scheduler:loop(list, fn, count)
   self.next_item = 1
-  -- a coroutine's body must be a function (fn may be a callable table)
-  self.body = type(fn) == "function" and fn or function(...) return fn(...) end
+  -- Each coroutine runs items one after another (fn's results go up with
+  -- DONE, the next item comes back in): a coroutine per item would leave
+  -- each one's grown stack as garbage until the next collection, a heap
+  -- that grows with the concurrency. One that raised is dead: its
+  -- successor is a new one.
+  self.body = function(item, i)
+    while true do
+      local value, err = fn(item, i)
+      item, i = yield(DONE, value, err)
+    end
+  end
   while true do
     self:start_items(list, count)
     self:run_ready()

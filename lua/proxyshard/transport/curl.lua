@@ -8,7 +8,6 @@ local core = require "proxyshard.core"
 local setmetatable = setmetatable
 local ipairs = ipairs
 local pairs = pairs
-local floor = math.floor
 
 local M = {}
 
@@ -22,11 +21,6 @@ Batch.__index = Batch
 -- the others are not turned into Lua strings unless asked for (headers = "all").
 M.READ_HEADERS = require("proxyshard.engine.response").HEADERS
 
-local function ms(seconds)
-  local n = floor(seconds * 1000 + 0.5)
-  return n < 1 and 1 or n
-end
-
 --- opts: max_response_bytes, ca_file, proxy (a proxy URL, or nil for none: the environment's proxy
 -- variables are never read here; see proxyshard.check.proxy), no_proxy; headers: "all" (default) to
 -- return every response header, "read" for READ_HEADERS only.
@@ -36,30 +30,17 @@ function M.new(opts)
     ca_file = opts.ca_file,
     proxy = opts.proxy,
     no_proxy = opts.no_proxy,
+    -- the headers every request reads back (the others are not made Lua strings)
+    response_headers = opts.headers == "read" and M.READ_HEADERS or nil,
   }
   return setmetatable({
     session = core.session(config),
     config = config,
-    response_headers = opts.headers == "read" and M.READ_HEADERS or nil,
   }, Transport)
 end
 
 -- libcurl's CURLE_COULDNT_RESOLVE_HOST
 local COULDNT_RESOLVE_HOST = 6
-
--- The table proxyshard.core takes for `req` (docs/transport.md).
-local function core_request(self, req)
-  return {
-    method = req.method,
-    url = req.url,
-    headers = req.headers,
-    body = req.body,
-    timeout_ms = req.timeout and ms(req.timeout),
-    connect_timeout_ms = req.connect_timeout and ms(req.connect_timeout),
-    no_resend = req.no_resend,
-    response_headers = self.response_headers,
-  }
-end
 
 local function tag(terr)
   if terr and terr.code == COULDNT_RESOLVE_HOST then terr.resolve_failed = true end
@@ -67,9 +48,10 @@ local function tag(terr)
 end
 
 --- One attempt, bounded as a whole by req.timeout (CURLOPT_TIMEOUT_MS
--- covers connect, send and the whole answer).
+-- covers connect, send and the whole answer). proxyshard.core takes the
+-- transport interface's request as it is (timeouts in seconds).
 function Transport:request(req)
-  local res, terr = self.session:perform(core_request(self, req))
+  local res, terr = self.session:perform(req)
   return res, tag(terr)
 end
 
@@ -92,7 +74,7 @@ end
 
 --- Start one attempt: its id, or nil, terr when it could not start.
 function Batch:start(req)
-  return self.multi:start(core_request(self.transport, req))
+  return self.multi:start(req)
 end
 
 --- Drive the attempts until one ends or `seconds` pass: a list of

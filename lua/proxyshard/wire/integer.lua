@@ -4,6 +4,7 @@
 local type = type
 local floor = math.floor
 local tointeger = math.tointeger -- nil on LuaJIT / Lua 5.1
+local math_type = math.type -- nil on LuaJIT / Lua 5.1 and 5.2
 
 local M = {}
 
@@ -15,6 +16,8 @@ M.MAX = MAX
 -- every JSON number as a float on 5.4); refuses fractions, -0, inf, nan
 -- and anything beyond ±(2^53 − 1).
 function M.from(v)
+  -- Speed: on 5.3 and 5.4 an integer needs only its range checked
+  if math_type and math_type(v) == "integer" and v <= MAX and v >= -MAX then return v end
   if type(v) ~= "number" then return nil, "not a number" end
   -- Speed: on 5.4 an integral number becomes an integer in one call; only
   -- the range and -0.0 are left to check (the slow path finds the rest)

@@ -127,6 +127,7 @@ end
 --- Is a Content-Type JSON: application/json or application/...+json, any
 -- parameters?
 function M.is_json_type(ctype)
+  if ctype == "application/json" then return true end -- the usual one, without a pattern
   local mime = type(ctype) == "string" and ctype:match("^%s*([^;%s]+)")
   if not mime then return false end
   mime = mime:lower()

@@ -15,12 +15,25 @@ local function escape_byte(c)
   return format("%%%02X", byte(c))
 end
 
+-- Speed: the same few keys and codes are encoded call after call, and a
+-- pattern's class costs far more per byte than a table lookup; the
+-- encodings of short strings are kept, at most CACHED of them (then the
+-- cache starts over).
+local CACHED = 256
+local cache, cached = {}, 0
+
 --- Percent-encode everything but the unreserved characters.
 function M.encode(s)
   s = tostring(s)
-  -- Speed: ids, keys and codes are mostly unreserved already
-  if not find(s, "[^%w%-%._~]") then return s end
-  return (gsub(s, "[^%w%-%._~]", escape_byte))
+  local e = cache[s]
+  if e then return e end
+  e = s
+  if find(s, "[^%w%-%._~]") then e = gsub(s, "[^%w%-%._~]", escape_byte) end
+  if #s <= 64 then
+    if cached >= CACHED then cache, cached = {}, 0 end
+    cache[s], cached = e, cached + 1
+  end
+  return e
 end
 
 --- "a=1&b=x%20y" from a list of { name, value } pairs (order kept).
