@@ -162,8 +162,8 @@ function M.perform(self, call, ctx)
   local policy = ctx.policy
   local secret = secrets[self]
 
-  local target = self.base_url .. call.path
-  if call.query then target = target .. "?" .. call.query end
+  local query = call.query
+  local target = query and (self.base_url .. call.path .. "?" .. query) or (self.base_url .. call.path)
   -- the health probes take no token: none is sent where none is needed
   local headers = call.auth == false and secret.anonymous_headers or secret.headers
   local body

@@ -63,7 +63,8 @@ end
 -- options checked once), then invoke.
 function M.run(handle, row, args, opts)
   if handle.error then return nil, handle.error end
-  local call, err = calls.begin(handle.client or handle, opts, plan.option_names(row))
+  -- (no options, the usual call: no names to check them against)
+  local call, err = calls.begin(handle.client or handle, opts, opts ~= nil and plan.option_names(row) or nil)
   if not call then return nil, err end
   return M.invoke(handle, row, args, call)
 end

@@ -28,13 +28,6 @@ local function sleep(seconds)
   require("proxyshard.flows.map").sleep(seconds)
 end
 
--- Seconds on a clock that never jumps, for deadlines (the C module is
--- loaded on the first reading, then called straight)
-local core_monotonic
-local function monotonic()
-  if not core_monotonic then core_monotonic = require("proxyshard.core").monotonic end
-  return core_monotonic()
-end
 
 local function nginx_now()
   ngx.update_time()
@@ -59,7 +52,8 @@ function M.new(opts)
     sleep = s.sleep or (nginx and ngx.sleep) or sleep,
     random = s.random or math.random,
     now = s.now or (nginx and ngx.time) or os.time,
-    clock = s.clock or (nginx and nginx_now) or monotonic,
+    -- seconds on a clock that never jumps, for deadlines
+    clock = s.clock or (nginx and nginx_now) or require("proxyshard.core").monotonic,
     hooks = { on_request = s.on_request, on_response = s.on_response },
     jobs = s.jobs, -- the lock and journal of its spends (proxyshard.jobs)
     user_agent = format("proxyshard-lua/%s (%s%s)", version, _VERSION,

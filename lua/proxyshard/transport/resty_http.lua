@@ -127,6 +127,24 @@ local function too_large(cap, what)
     message = format("the answer is larger than max_response_bytes (%d)%s", cap, what or "") }
 end
 
+-- req.headers ({ "Name: value", ... }) as lua-resty-http takes them, by
+-- name. The client hands the same few arrays to every request (made once
+-- per client), so each is read once: an array must not change after it
+-- was sent (send_request copies what it is given).
+local header_maps = setmetatable({}, { __mode = "k" })
+
+local function header_map(lines)
+  local headers = header_maps[lines]
+  if headers then return headers end
+  headers = {}
+  for _, line in ipairs(lines) do
+    local name, value = match(line, "^([^:]+):%s*(.*)$")
+    if name then headers[name] = value end
+  end
+  header_maps[lines] = headers
+  return headers
+end
+
 -- One attempt, in its own light thread; `state.stage` tells the watchdog
 -- how far it got. Every way out but a clean end closes the connection.
 local function attempt(self, httpc, req, target, deadline, state)
@@ -156,12 +174,7 @@ local function attempt(self, httpc, req, target, deadline, state)
   -- out of time here, nothing has left yet
   if not arm() then return fail(timed_out(state, req.timeout)) end
   state.stage = "send"
-  local headers = {}
-  for _, line in ipairs(req.headers) do
-    local name, value = match(line, "^([^:]+):%s*(.*)$")
-    if name then headers[name] = value end
-  end
-  local params = { method = req.method, path = target[4], headers = headers,
+  local params = { method = req.method, path = target[4], headers = header_map(req.headers),
     body = req.body or (NEEDS_BODY[req.method] and "" or nil) }
   ok, err = httpc:send_request(params)
   if not ok then return fail(failure(err, "send")) end
@@ -219,6 +232,14 @@ local function attempt(self, httpc, req, target, deadline, state)
     reused = state.reused }
 end
 
+-- Each URL's parts (scheme, host, port, path with the query), as
+-- lua-resty-http's parse_uri gives them (a regular expression; the
+-- instance plays no part for a URL with a scheme, as the client's all
+-- have): a call after call to the same few URLs reads each once. At most
+-- KEPT, then it starts over; the parts are only read.
+local KEPT = 256
+local targets, kept = {}, 0
+
 -- The light thread's body: a marker tells its results from the watchdog's.
 local function run(...)
   return "done", attempt(...)
@@ -236,8 +257,14 @@ function Transport:request(req)
   if not httpc then
     return nil, { kind = "network", message = "lua-resty-http: " .. tostring(err), request_sent = false }
   end
-  local target, perr = httpc:parse_uri(req.url)
-  if not target then error("proxyshard: bad req.url: " .. tostring(perr), 2) end
+  local target = targets[req.url]
+  if not target then
+    local perr
+    target, perr = httpc:parse_uri(req.url)
+    if not target then error("proxyshard: bad req.url: " .. tostring(perr), 2) end
+    if kept >= KEPT then targets, kept = {}, 0 end
+    targets[req.url], kept = target, kept + 1
+  end
 
   local state = { stage = "connect" }
   local thread = ngx.thread
