@@ -9,7 +9,6 @@ local sandbox_process = require "support.sandbox_process"
 local command = require "support.command"
 
 local q = shell.q
-local ROOT = shell.run("pwd"):gsub("%s+$", "")
 local PURCHASE = "/user/api/orders/12345/addons/purchase"
 local RENEW = "/user/api/orders/12346/renew"
 
@@ -49,11 +48,7 @@ describe("proxyshard plan and apply", function()
     shell.sh("rm -rf " .. q(state))
   end)
 
-  local function run(args)
-    local out, _, code = shell.run(("cd %s && %s lua5.4 bin/proxyshard %s 2>%s/err")
-      :format(q(ROOT), env, args, q(state)))
-    return out, shell.read_file(state .. "/err") or "", code
-  end
+  local function run(args) return command.run_in(env, args, state) end
 
   -- a run in the background, and its end (stdout, stderr, exit status)
   local function start(args, name) return command.start(env, args, state .. "/" .. name) end

@@ -8,7 +8,6 @@ local sandbox_process = require "support.sandbox_process"
 local command = require "support.command"
 
 local q = shell.q
-local ROOT = shell.run("pwd"):gsub("%s+$", "")
 local PURCHASE = "/user/api/orders/12345/addons/purchase"
 
 describe("jobs that spend", function()
@@ -34,11 +33,7 @@ describe("jobs that spend", function()
   end)
 
   -- one run, to its end: stdout, stderr, exit status
-  local function run(args)
-    local out, _, code = shell.run(("cd %s && %s lua5.4 bin/proxyshard %s 2>%s/err")
-      :format(q(ROOT), env, args, q(state)))
-    return out, shell.read_file(state .. "/err") or "", code
-  end
+  local function run(args) return command.run_in(env, args, state) end
 
   -- a run in the background, and its end (stdout, stderr, exit status)
   local function start(args, name) return command.start(env, args, state .. "/" .. name) end

@@ -28,6 +28,15 @@ function M.run(args, env, stdin)
   return out, err, code
 end
 
+--- bin/proxyshard `args` to its end, after the shell words `prefix` (an
+-- `env -i ...` line), its stderr kept in the folder `dir`: stdout, stderr,
+-- exit status.
+function M.run_in(prefix, args, dir)
+  local out, _, code = shell.run(("cd %s && %s lua5.4 bin/proxyshard %s 2>%s/err")
+    :format(q(ROOT), prefix, args, q(dir)))
+  return out, shell.read_file(dir .. "/err") or "", code
+end
+
 --- bin/proxyshard `args` in the background, after the shell words
 -- `prefix` (an `env -i ...` line), its output in the folder `dir`:
 -- { sh = the pid of the shell around it, dir }.

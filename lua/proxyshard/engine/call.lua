@@ -37,17 +37,17 @@ local secrets = setmetatable({}, { __mode = "k" })
 function M.keep_secret(client, token)
   local accept, agent = "Accept: application/json", "User-Agent: " .. client.user_agent
   local auth, json_type = "Authorization: Bearer " .. token, "Content-Type: application/json"
-  -- the header lines of every request, made once (the transports only read them)
+  local redactor = redact.new(token)
   secrets[client] = {
+    -- the header lines of every request, made once (the transports only read them)
     headers = { auth, accept, agent },
     json_headers = { auth, accept, agent, json_type },
     anonymous_headers = { accept, agent },
     anonymous_json_headers = { accept, agent, json_type },
-    redact = redact.new(token),
+    redact = redactor,
+    -- what reading an answer needs of the client (proxyshard.engine.response)
+    seen = { redact = redactor, now = client.now, base_url = client.base_url },
   }
-  local secret = secrets[client]
-  -- what reading an answer needs of the client (proxyshard.engine.response)
-  secret.seen = { redact = secret.redact, now = client.now, base_url = client.base_url }
 end
 
 --- `client`'s redactor (text -> text, every spelling of its token

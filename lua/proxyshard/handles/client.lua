@@ -28,7 +28,6 @@ local function sleep(seconds)
   require("proxyshard.flows.map").sleep(seconds)
 end
 
-
 local function nginx_now()
   ngx.update_time()
   return ngx.now()
