@@ -36,6 +36,7 @@ package.cpath = "build/lib/?.so;" .. package.cpath
 
 local proxyshard = require "proxyshard"
 local engine = require "proxyshard.engine"
+local plan = require "proxyshard.engine.plan"
 local operations = require "proxyshard.operations"
 local core = require "proxyshard.core"
 local calls = require "prism.calls"
@@ -140,7 +141,7 @@ local function public_call(c, call, row)
 end
 
 local function raw_call(c, call, row)
-  return protect(engine.run, call.on(c), row, call.args, nil)
+  return protect(engine.run, call.on(c), row, nil, table.unpack(call.args, 1, plan.arity(row)))
 end
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end

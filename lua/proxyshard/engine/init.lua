@@ -12,12 +12,14 @@ local setmetatable = setmetatable
 
 local M = {}
 
---- Send `row` for `handle` once: the converted answer, the checked values
--- by name; or nil, err. `call` is the Call it runs under (engine.call.begin).
-function M.send(handle, row, args, call)
+--- Send `row` for `handle` once, with the call's arguments `...` (the
+-- method's, opts left out: a table row's one table): the converted answer,
+-- the checked values by name; or nil, err. `call` is the Call it runs
+-- under (engine.call.begin).
+function M.send(handle, row, call, ...)
   if handle.error then return nil, handle.error end
   local client = handle.client or handle -- the client is its own handle
-  local req, values = plan.request(row, handle:bound(), args, call.opts)
+  local req, values = plan.request(row, handle, call.opts, ...)
   if not req then return nil, values end
   local r, err = calls.perform(client, req, call)
   if r == nil then return nil, err end
@@ -49,24 +51,25 @@ function M.wrap(handle, row, r, values)
     model = require("proxyshard.model." .. row.model)
     models[row] = model
   end
-  return refused(row, model.new(result, { values = values, handle = handle, row = row, answer = r }))
+  return refused(row, model.new(result, values, handle, row))
 end
 
---- Send `row` for `handle` under `call` and wrap the answer in its model.
-function M.invoke(handle, row, args, call)
-  local r, values = M.send(handle, row, args, call)
+--- Send `row` for `handle` under `call` with the arguments `...` and wrap
+-- the answer in its model.
+function M.invoke(handle, row, call, ...)
+  local r, values = M.send(handle, row, call, ...)
   if r == nil then return nil, values end
   return M.wrap(handle, row, r, values)
 end
 
 --- A generated method's call: h:<row.name>(args..., opts) — begin (the
--- options checked once), then invoke.
-function M.run(handle, row, args, opts)
+-- options checked once), then invoke with the arguments `...`.
+function M.run(handle, row, opts, ...)
   if handle.error then return nil, handle.error end
   -- (no options, the usual call: no names to check them against)
   local call, err = calls.begin(handle.client or handle, opts, opts ~= nil and plan.option_names(row) or nil)
   if not call then return nil, err end
-  return M.invoke(handle, row, args, call)
+  return M.invoke(handle, row, call, ...)
 end
 
 return M

@@ -9,6 +9,7 @@ local options = require "proxyshard.check.options"
 local validate = require "proxyshard.check.validate"
 local url = require "proxyshard.wire.url"
 local settings = require "proxyshard.check.settings"
+local paths = require "proxyshard.handles.paths"
 
 local type = type
 local ipairs = ipairs
@@ -96,6 +97,12 @@ function helpers.piece(v)
   return url.encode(text(v))
 end
 
+--- How many arguments `row`'s method takes before its options: its
+-- positional ones, or one table.
+function M.arity(row)
+  return row.args == "table" and 1 or #row.args
+end
+
 local quote = function(s) return format("%q", s) end
 
 -- The Lua source of `row`'s request function (see M.request).
@@ -105,11 +112,13 @@ local function source(row)
   put("local row, checks, enums, free, helpers, shape = ...")
   put("local NONE = {}")
   put("local required, not_in_enum, piece = helpers.required, helpers.not_in_enum, helpers.piece")
-  put("return function(bound, args, opts)")
+  local n, params = M.arity(row), {}
+  for i = 1, n do params[i] = ", a" .. i end
+  put("return function(h, opts", concat(params), ")")
   put("  local err")
   local positional = {}
   if row.args == "table" then
-    put("  local t = args[1]")
+    put("  local t = a1")
     put("  err = helpers.params_table(row, t, free)")
     put("  if err then return nil, err end")
     put("  t = t or NONE")
@@ -120,14 +129,16 @@ local function source(row)
   for i, p in ipairs(row.params) do
     local v = "v" .. i
     if p.bound then
-      put("  local ", v, " = bound[", quote(p.bound), "]")
+      local keys = paths.find(row.handle, p.bound)
+      if not keys then error(format("proxyshard: handle %s binds no %s for %s", row.handle, p.bound, row.name), 0) end
+      put("  ", paths.reader(v, "h", keys))
     elseif p.value ~= nil then
       put("  local ", v, " = ", type(p.value) == "string" and quote(p.value) or tostring(p.value))
     else
       if row.args == "table" then
         put("  local ", v, " = t[", quote(p.name), "]")
       elseif positional[p.name] then
-        put("  local ", v, " = args[", positional[p.name], "]")
+        put("  local ", v, " = a", positional[p.name])
       else
         put("  local ", v, " = nil")
       end
@@ -237,12 +248,12 @@ M.source = source
 
 --- The request of `row` for these values: { method, path, query (encoded
 -- text or nil), body, mutates, shape, auth }, and the checked values by
--- name; or nil, err (invalid_argument) and nothing sent. `bound` holds
--- the handle's values by handle name (handle:bound()); `args` the call's
--- arguments ({ params } for a row that takes a table); `opts` its options.
--- A bound value was checked when its handle was made.
-function M.request(row, bound, args, opts)
-  return (plans[row] or compile(row))(bound, args, opts)
+-- name; or nil, err (invalid_argument) and nothing sent. `handle` is the
+-- row's handle (its bound values read from it, proxyshard.handles.paths:
+-- each was checked when the handle was made); `opts` the call's options;
+-- `...` its arguments (M.arity of them: a table row's one table).
+function M.request(row, handle, opts, ...)
+  return (plans[row] or compile(row))(handle, opts, ...)
 end
 
 return M

@@ -31,7 +31,7 @@ local ME = operations.find("client", "me")
 -- add-ons (its answer carries the new total).
 M.addon = {
   read = function(addon, _, call)
-    local info, err = engine.invoke(addon.order, FETCH, {}, call)
+    local info, err = engine.invoke(addon.order, FETCH, call)
     if not info then return nil, err end
     local line = info:addon_line(addon.key)
     return { qty = line and line.qty or 0, addons_price_paid = info.addons_price_paid, addons = info.addons }
@@ -98,7 +98,7 @@ M.new_order = {
 -- (price_paid, and what its add-ons' total grew by).
 M.renewal = {
   read = function(order, _, call)
-    local info, err = engine.invoke(order, FETCH, {}, call)
+    local info, err = engine.invoke(order, FETCH, call)
     if not info then return nil, err end
     return { status = info.status, expires_at = info.expires_at, price_paid = info.price_paid,
       addons_price_paid = info.addons_price_paid }
@@ -129,10 +129,10 @@ M.renewal = {
 -- where the charge shows (exact unless something else spends meanwhile).
 M.traffic = {
   read = function(order, _, call)
-    local info, err = engine.invoke(order, FETCH, {}, call)
+    local info, err = engine.invoke(order, FETCH, call)
     if not info then return nil, err end
     local me
-    me, err = engine.invoke(order.client, ME, {}, call)
+    me, err = engine.invoke(order.client, ME, call)
     if not me then return nil, err end
     return { quantity = info.quantity, wallet = me.wallet_balance }
   end,

@@ -51,7 +51,7 @@ function M.read(h, row, params, call)
     local args = {}
     for k, v in pairs(params) do args[k] = v end
     args.offset, args.limit = offset, M.PAGE_SIZE
-    local page, err = engine.invoke(h, row, { args }, call)
+    local page, err = engine.invoke(h, row, call, args)
     if not page then return nil, err end
     local list = page[all.field]
     class = class or getmetatable(list[1])

@@ -44,7 +44,7 @@ local NO_PRICE = { validation = true, not_found = true, decode = true, api = tru
 -- An estimate from the price of a new order: the quote for `params`, or
 -- a price without a total (and why) when the API refuses to price it.
 local function estimate(client, params, what, call)
-  local quote, err = engine.invoke(client, QUOTE_ORDER, { params }, call)
+  local quote, err = engine.invoke(client, QUOTE_ORDER, call, params)
   if not quote then
     if not NO_PRICE[err.kind] then return nil, err end
     return { estimate = true, what = what, why = err.message,
@@ -59,7 +59,7 @@ end
 --- An add-on's quote for the quantity asked.
 function M.addon_quote(addon, values, _, call)
   local qty = values.add_qty
-  local quote, err = engine.invoke(addon, QUOTE, { qty }, call)
+  local quote, err = engine.invoke(addon, QUOTE, call, qty)
   if not quote then return nil, err end
   -- a quote that says it is for another quantity is not this purchase's
   -- price (one that does not say is taken at its word)
@@ -80,7 +80,7 @@ local QUOTED = { "product", "location", "cycle", "quantity", "promo_code", "addo
 function M.order_quote(client, values, args, call)
   local params, q = args[1] or {}, {}
   for _, name in ipairs(QUOTED) do q[name] = params[name] end
-  local quote, err = engine.invoke(client, QUOTE_ORDER, { q }, call)
+  local quote, err = engine.invoke(client, QUOTE_ORDER, call, q)
   if not quote then return nil, err end
   return { total = quote.total, quote = quote, text = tostring(quote), what = tostring(values.product),
     why = quote.total == nil and "the price calculation gave no total (total_with_addons)" or nil }
@@ -90,7 +90,7 @@ end
 -- and the price without a total (the order does not show its product), or
 -- nil, nil, err when it could not be read.
 local function order_to_price(order, what, call)
-  local info, err = engine.invoke(order, FETCH, {}, call)
+  local info, err = engine.invoke(order, FETCH, call)
   if not info then return nil, nil, err end
   if not info.product_name then
     return nil, { estimate = true, what = what, why = "the order does not show its product",

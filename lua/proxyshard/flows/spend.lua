@@ -46,6 +46,7 @@ local setmetatable = setmetatable
 local sort = table.sort
 local concat = table.concat
 local format = string.format
+local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local M = {}
 
@@ -283,7 +284,7 @@ function M.spend(handle, row, args, call)
   local o, err = M.check_options(call.opts)
   if not o then return nil, err end
   -- bad input sends nothing: not even the price's reads
-  local req, values = plan.request(row, handle:bound(), args, call.opts)
+  local req, values = plan.request(row, handle, call.opts, unpack(args, 1, plan.arity(row)))
   if not req then return nil, values end
   local jobs
   jobs, err = settings.jobs(call.opts, client.jobs)

@@ -57,7 +57,7 @@ end
 --- The read and the purchase of what is missing, under `call`.
 -- @local
 function M.top_up(order, addon, wanted, call)
-  local info, err = engine.invoke(order, FETCH, {}, call)
+  local info, err = engine.invoke(order, FETCH, call)
   if not info then return nil, err end
   local have = info:p0f_slots_free()
   if have == nil then

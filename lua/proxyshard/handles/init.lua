@@ -16,6 +16,7 @@ local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
 local base = require "proxyshard.model.base"
 local calls = require "proxyshard.engine.call"
+local paths_of = require "proxyshard.handles.paths"
 
 local ipairs = ipairs
 local select = select
@@ -23,20 +24,13 @@ local tostring = tostring
 local require = require
 local setmetatable = setmetatable
 local format = string.format
-local gmatch = string.gmatch
+local concat = table.concat
 local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local M = {}
 
 --- The class of each handle, by name ("order").
 M.classes = {}
-
--- A field path ("order.id") as its keys ({ "order", "id" }), split once.
-local function keys(path)
-  local out = {}
-  for name in gmatch(path, "[^.]+") do out[#out + 1] = name end
-  return out
-end
 
 -- The value at the keys of a field path on `h`.
 local function read(h, path)
@@ -50,25 +44,12 @@ end
 -- tostring of a handle: the tree's `show` format and fields.
 local function describe(node)
   local show, paths = node.show, {}
-  for i = 2, #show do paths[i - 1] = keys(show[i]) end
+  for i = 2, #show do paths[i - 1] = paths_of.keys(show[i]) end
   return function(self)
     local values = {}
     for i = 1, #paths do values[i] = tostring(read(self, paths[i])) end
     return format(show[1], unpack(values, 1, #paths))
   end
-end
-
--- The path of each bound value from the handle: { { name, keys } ...},
--- the handle's own first, then its parent's and up (split once: bound()
--- runs for every request).
-local function bound_paths(node)
-  local out, prefix = {}, ""
-  while node and node.param do
-    out[#out + 1] = { node.name, keys(prefix .. node.field) }
-    prefix = prefix .. node.parent .. "."
-    node = operations.handle[node.parent]
-  end
-  return out
 end
 
 -- The maker on the parent's class: parent:maker(v) → the child handle,
@@ -93,22 +74,18 @@ end
 
 local load_text = loadstring or load -- luacheck: ignore (Lua 5.1)
 
--- handle:bound() of a class, written for its paths ({ { name, keys } }):
+-- handle:bound() of a class, written for its paths (proxyshard.handles.paths):
 -- "return { order = h.order.id, addon = h.key }" with nil checks, loaded
--- once (it runs for every request).
+-- once.
 local function bound_function(paths)
   local lines, fields = { "return function(h)" }, {}
   for i, path in ipairs(paths) do
-    local names = path[2]
-    lines[#lines + 1] = format("  local v%d = h[%q]", i, names[1])
-    for k = 2, #names do
-      lines[#lines + 1] = format("  if v%d ~= nil then v%d = v%d[%q] end", i, i, i, names[k])
-    end
+    lines[#lines + 1] = "  " .. paths_of.reader("v" .. i, "h", path[2])
     fields[#fields + 1] = format("[%q] = v%d", path[1], i)
   end
-  lines[#lines + 1] = "  return { " .. table.concat(fields, ", ") .. " }"
+  lines[#lines + 1] = "  return { " .. concat(fields, ", ") .. " }"
   lines[#lines + 1] = "end"
-  return assert(load_text(table.concat(lines, "\n"), "=proxyshard.handles.bound"))()
+  return assert(load_text(concat(lines, "\n"), "=proxyshard.handles.bound"))()
 end
 
 -- What every method returns: its values, the result marked with the
@@ -123,7 +100,9 @@ local function returned(self, result, ...)
 end
 
 -- A row's method. Positional rows take (args..., opts); table rows take
--- (params, opts). A spending row goes through the one spending flow.
+-- (params, opts). A spending row goes through the one spending flow. (Speed:
+-- the others are written for their number of arguments, which go to the
+-- engine as they are, no table made.)
 local function method(row)
   local n = row.args == "table" and 1 or #row.args
   if row.spends then
@@ -131,9 +110,13 @@ local function method(row)
       return returned(self, require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...))))
     end
   end
-  return function(self, ...)
-    return returned(self, engine.run(self, row, { ... }, (select(n + 1, ...))))
-  end
+  local names = {}
+  for i = 1, n do names[i] = "a" .. i end
+  local list = concat(names, ", ")
+  local src = format("local returned, run, row = ...\nreturn function(self, %sopts)\n"
+    .. "  return returned(self, run(self, row, opts%s))\nend",
+    n > 0 and list .. ", " or "", n > 0 and ", " .. list or "")
+  return assert(load_text(src, "=proxyshard.handles." .. row.name))(returned, engine.run, row)
 end
 
 -- The method of a row's `all`: every page (proxyshard.flows.pages).
@@ -157,7 +140,7 @@ for _, node in ipairs(operations.handles) do
   --- The values this handle binds, by handle name ({ order = 12345,
   -- addon = "p0f_slots" }): what the rows' `bound` parameters take.
   -- @local
-  class.bound = bound_function(bound_paths(node))
+  class.bound = bound_function(paths_of.of(node.name))
   for _, row in ipairs(operations.by_handle[node.name] or {}) do
     class[row.name] = method(row)
     if row.all then class[row.all.method] = all_pages(row) end

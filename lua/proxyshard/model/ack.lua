@@ -11,9 +11,9 @@ local Ack = base.class("proxyshard.ack", function(self)
   return format("%s: done%s%s", self.operation, base.cost(self), self.message and (" (" .. self.message .. ")") or "")
 end)
 
---- The Ack of a change: the answer `r` of the row `ctx.row` (its message).
-function M.new(r, ctx)
-  return base.wrap(Ack, { message = r.message, operation = ctx.row.name })
+--- The Ack of a change: the answer `r` of the row `row` (its message).
+function M.new(r, _, _, row)
+  return base.wrap(Ack, { message = r.message, operation = row.name })
 end
 
 return M

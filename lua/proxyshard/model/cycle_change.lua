@@ -15,11 +15,11 @@ local CycleChange = base.class("proxyshard.cycle_change", function(self)
   return text
 end)
 
---- The CycleChange for the converted answer `r` of change_cycle (`ctx.values` has the cycle asked).
-function M.new(r, ctx)
+--- The CycleChange for the converted answer `r` of change_cycle (`values` has the cycle asked).
+function M.new(r, values)
   return base.wrap(CycleChange, {
-    order_id = r.order_id or (r.order and r.order.order_id) or ctx.values.order_id,
-    cycle = ctx.values.cycle, message = r.message, original_price = r.original_price,
+    order_id = r.order_id or (r.order and r.order.order_id) or values.order_id,
+    cycle = values.cycle, message = r.message, original_price = r.original_price,
     final_price = r.final_price, discount_percent = r.discount_percent,
   })
 end

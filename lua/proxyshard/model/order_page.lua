@@ -28,8 +28,7 @@ end
 
 M.DEFAULT_LIMIT = 20
 
-function M.new(r, ctx)
-  local values = ctx.values
+function M.new(r, values)
   local offset, limit = values.offset or 0, values.limit or M.DEFAULT_LIMIT
   local orders = base.list(Summary, r.orders)
   return base.wrap(Page, { orders = orders, count = r.count,

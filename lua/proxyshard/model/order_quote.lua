@@ -17,9 +17,9 @@ local OrderQuote = base.class("proxyshard.order_quote", function(self)
   return text
 end)
 
---- The OrderQuote for the converted calculate answer `r` (`ctx.values`: what was asked).
-function M.new(r, ctx)
-  local values = ctx and ctx.values or {}
+--- The OrderQuote for the converted calculate answer `r` (`values`: what was asked).
+function M.new(r, values)
+  values = values or {}
   r.product, r.quantity = values.product, values.quantity
   r.total = r.total_with_addons
   if r.total == nil and values.addons == nil then r.total = r.final_price end

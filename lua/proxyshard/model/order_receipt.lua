@@ -19,12 +19,12 @@ function OrderReceipt:order()
   return self.client:order(self.order_id)
 end
 
---- `r` the converted answer (or what reconciliation found); `ctx.handle`
--- the client, `ctx.values.product` the product bought. What it cost is
+--- `r` the converted answer (or what reconciliation found); `handle`
+-- the client, `values.product` the product bought. What it cost is
 -- added by the spending flow (proxyshard.flows.spend).
-function M.new(r, ctx)
-  return base.wrap(OrderReceipt, { order_id = r.order_id, message = r.message, product = ctx.values.product,
-    client = ctx.handle })
+function M.new(r, values, handle)
+  return base.wrap(OrderReceipt, { order_id = r.order_id, message = r.message, product = values.product,
+    client = handle })
 end
 
 return M

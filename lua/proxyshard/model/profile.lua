@@ -21,9 +21,9 @@ local Profile = base.class("proxyshard.profile", function(self)
     gb(self.data_bytes), gb(self.data_spent_bytes))
 end)
 
---- The Profile for the converted profile answer `r` (`ctx.values.proxy_type`).
-function M.new(r, ctx)
-  return base.wrap(Profile, { proxy_type = ctx.values.proxy_type, data_bytes = r.data,
+--- The Profile for the converted profile answer `r` (`values.proxy_type`).
+function M.new(r, values)
+  return base.wrap(Profile, { proxy_type = values.proxy_type, data_bytes = r.data,
     data_remain_bytes = r.data_remain, data_spent_bytes = r.data_spent, proxy_password = r.proxy_password })
 end
 

@@ -7,8 +7,8 @@ local M = {}
 --- The list of proxies of the converted answer `r`, each with the
 -- `order_id` it belongs to (a list of several orders' proxies stays
 -- readable), and the order's tag.
-function M.new(r, ctx)
-  local items, order_id = r.data, ctx and ctx.values.order_id
+function M.new(r, values)
+  local items, order_id = r.data, values and values.order_id
   for i = 1, #items do items[i].order_id = order_id end
   return proxy.list(items), r.order_tag
 end

@@ -24,11 +24,11 @@ local Quote = base.class("proxyshard.quote", describe)
 -- are integers; price_per_unit and total are money values. A quote for
 -- another add-on than the one asked is refused (decode): its price must
 -- not pass for this one's.
-function M.new(r, ctx)
-  local order_id, addon_key = ctx.values.order_id, ctx.values.addon_key
+function M.new(r, values, _, row)
+  local order_id, addon_key = values.order_id, values.addon_key
   if r.addon_key ~= nil and r.addon_key ~= addon_key then
     return nil, errors.new("decode", format("the quote is for add-on %q, not %q", r.addon_key, addon_key),
-      { method = ctx.row.method, path = format("/user/api/orders/%d/addons/calculate", order_id) })
+      { method = row.method, path = format("/user/api/orders/%d/addons/calculate", order_id) })
   end
   r.order_id, r.addon_key = order_id, addon_key
   r.total, r.add_total = r.add_total, nil

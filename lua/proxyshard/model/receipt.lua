@@ -18,10 +18,9 @@ end
 local Receipt = base.class("proxyshard.receipt", describe)
 
 --- `r` is the converted purchase answer (or what reconciliation found);
--- `ctx.values` the purchase's checked values. What it cost (charged,
+-- `values` the purchase's checked values. What it cost (charged,
 -- quote, overcharged) is added by the spending flow (proxyshard.flows.spend).
-function M.new(r, ctx)
-  local values = ctx.values
+function M.new(r, values)
   r.order_id, r.addon_key, r.add_qty = values.order_id, values.addon_key, values.add_qty
   r.addons = addon_line.list(r.addons) -- addons_price_paid: the running total for the order
   return base.wrap(Receipt, r)

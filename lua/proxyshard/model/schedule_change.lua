@@ -21,10 +21,9 @@ local ScheduleChange = base.class("proxyshard.schedule_change", describe)
 
 --- `action` is "downgrade" or "cancel_downgrade" (the row's name tells);
 -- next_qty only for a downgrade.
-function M.new(r, ctx)
-  local values = ctx.values
+function M.new(r, values, _, row)
   r.order_id, r.addon_key, r.next_qty = values.order_id, values.addon_key, values.next_qty
-  r.action = ctx.row.name == "schedule_downgrade" and "downgrade" or "cancel_downgrade"
+  r.action = row.name == "schedule_downgrade" and "downgrade" or "cancel_downgrade"
   r.addons = addon_line.list(r.addons)
   return base.wrap(ScheduleChange, r)
 end

@@ -3,9 +3,9 @@
 -- success with no count updated them all).
 local M = {}
 
---- The number of IPs updated, from the answer `r` (else the items of `ctx.values`).
-function M.new(r, ctx)
-  return r.updated or #ctx.values.items
+--- The number of IPs updated, from the answer `r` (else the items of `values`).
+function M.new(r, values)
+  return r.updated or #values.items
 end
 
 return M

@@ -26,16 +26,16 @@ end
 -- document leaves `data` optional, and a list may be empty): for a read,
 -- no such sub-user (not_found); for the create, a refusal, which the
 -- engine makes an unknown outcome (the sub-user may exist now).
-function M.new(r, ctx)
+function M.new(r, values, handle, row)
   local item = r.data and r.data[1]
   if item == nil then
-    local id = ctx.values.user_id
-    return nil, require("proxyshard.errors").new(ctx.row.class == "write" and "decode" or "not_found",
+    local id = values.user_id
+    return nil, require("proxyshard.errors").new(row.class == "write" and "decode" or "not_found",
       "the answer lists no sub-user" .. (id and (" " .. tostring(id)) or ""),
-      { method = ctx.row.method, path = ctx.row.path })
+      { method = row.method, path = row.path })
   end
-  item.user_id = item.user_id or ctx.values.user_id
-  item.residential = ctx.handle.residential or ctx.handle
+  item.user_id = item.user_id or values.user_id
+  item.residential = handle.residential or handle
   return base.wrap(SubUser, item)
 end
 

@@ -14,12 +14,11 @@ local Page = base.class("proxyshard.sub_user_page", function(self)
     self.next_offset and (", more from offset " .. self.next_offset) or "")
 end)
 
---- The page for the converted sub-users answer `r` (`ctx.values`: offset and limit).
-function M.new(r, ctx)
-  local values = ctx.values
+--- The page for the converted sub-users answer `r` (`values`: offset and limit).
+function M.new(r, values, handle)
   local offset, limit = values.offset or 0, values.limit or order_page.DEFAULT_LIMIT
   local users = r.data or {} -- the document leaves `data` optional: none listed
-  for i = 1, #users do users[i].residential = ctx.handle end
+  for i = 1, #users do users[i].residential = handle end
   users = base.list(sub_user_info.class, users)
   -- the answer's count is of all sub-users: it says where the list ends
   local next_offset
