@@ -143,6 +143,21 @@ describe("the request plan of each row", function()
     end
   end)
 
+  it("writes integers exactly from their digits, the largest id and a quantity alike", function()
+    local client = proxyshard.new { token = "spec-token", base_url = "http://127.0.0.1:9" }
+    local quote
+    for _, row in ipairs(operations.rows) do if row.name == "quote" then quote = row end end
+    for _, id in ipairs({ 1, 99999999999999, 100000000000000, 9007199254740991 }) do
+      local req = plan.request(quote, client:order(id):addon("p0f_slots"), nil, 10000)
+      assert.equal(("/user/api/orders/%d/addons/calculate"):format(id), req.path)
+      assert.equal("addon_key=p0f_slots&add_qty=10000", req.query)
+    end
+    -- a float with an integral value is an integer once checked
+    local req = plan.request(quote, client:order(12345.0):addon("p0f_slots"), nil, 2.0)
+    assert.equal("/user/api/orders/12345/addons/calculate", req.path)
+    assert.equal("addon_key=p0f_slots&add_qty=2", req.query)
+  end)
+
   it("makes the request, or refuses the argument, as the row's description says", function()
     local client = proxyshard.new { token = "spec-token", base_url = "http://127.0.0.1:9" }
     local compared = 0

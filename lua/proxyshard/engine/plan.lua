@@ -97,6 +97,34 @@ function helpers.piece(v)
   return url.encode(text(v))
 end
 
+helpers.encode = url.encode
+
+-- An integer's text, exact from its digits. On Lua 5.3+ the validators
+-- give integers, which `..` writes as they are; LuaJIT writes a number
+-- with %.14g, exact below 10^14 (%d above).
+function helpers.int(v)
+  if v < 1e14 and v > -1e14 then return v .. "" end
+  return format("%d", v)
+end
+local INTEGER_SUBTYPE = math.type ~= nil
+
+-- Speed: what the validators of these checks give (proxyshard.check.validate),
+-- so the generated code writes it without asking its type: integers, and
+-- strings (their percent-encoding cached by proxyshard.wire.url).
+local GIVES_INTEGER = { id = true, quantity = true, offset = true, limit = true, gb = true }
+local GIVES_STRING = { addon_key = true, text = true, tag = true, order_status = true, proxy_type = true,
+  user_id = true, code = true }
+
+-- The Lua expression of parameter i's text in the path or the query.
+local function piece_of(p, i)
+  local v = "v" .. i
+  if p.value == nil and GIVES_INTEGER[p.check] then
+    return INTEGER_SUBTYPE and v or "int(" .. v .. ")"
+  end
+  if p.value == nil and GIVES_STRING[p.check] then return "encode(" .. v .. ")" end
+  return "piece(" .. v .. ")"
+end
+
 --- How many arguments `row`'s method takes before its options: its
 -- positional ones, or one table.
 function M.arity(row)
@@ -112,6 +140,7 @@ local function source(row)
   put("local row, checks, enums, free, helpers, shape = ...")
   put("local NONE = {}")
   put("local required, not_in_enum, piece = helpers.required, helpers.not_in_enum, helpers.piece")
+  put("local int, encode = helpers.int, helpers.encode")
   local n, params = M.arity(row), {}
   for i = 1, n do params[i] = ", a" .. i end
   put("return function(h, opts", concat(params), ")")
@@ -181,13 +210,14 @@ local function source(row)
     local fixed, i = {}, 1
     while query[i] and present[query[i]] do
       local q = query[i]
-      fixed[#fixed + 1] = format("%q .. piece(v%d)", (i > 1 and "&" or "") .. url.encode(row.params[q].wire) .. "=", q)
+      fixed[#fixed + 1] = format("%q .. %s", (i > 1 and "&" or "") .. url.encode(row.params[q].wire) .. "=",
+        piece_of(row.params[q], q))
       i = i + 1
     end
     put("  local q = ", #fixed > 0 and concat(fixed, " .. ") or "nil")
     for j = i, #query do
       local q = query[j]
-      local part = format("%q .. piece(v%d)", url.encode(row.params[q].wire) .. "=", q)
+      local part = format("%q .. %s", url.encode(row.params[q].wire) .. "=", piece_of(row.params[q], q))
       local add = format("q = q and (q .. \"&\" .. %s) or %s", part, part)
       if present[q] then put("  ", add) else put("  if v", q, " ~= nil then ", add, " end") end
     end
@@ -199,7 +229,7 @@ local function source(row)
     if before > at then path[#path + 1] = quote(row.path:sub(at, before - 1)) end
     local name = wire:sub(2, -2)
     for i, p in ipairs(row.params) do
-      if p.at == "path" and p.wire == name then path[#path + 1] = "piece(v" .. i .. ")" end
+      if p.at == "path" and p.wire == name then path[#path + 1] = piece_of(p, i) end
     end
     at = after
   end

@@ -24,9 +24,9 @@ local cache, cached = {}, 0
 
 --- Percent-encode everything but the unreserved characters.
 function M.encode(s)
-  s = tostring(s)
   local e = cache[s]
   if e then return e end
+  s = tostring(s)
   e = s
   if find(s, "[^%w%-%._~]") then e = gsub(s, "[^%w%-%._~]", escape_byte) end
   if #s <= 64 then
