@@ -1,8 +1,9 @@
 --- One call of a row: the request made by its plan (proxyshard.engine.plan),
 -- sent through the call loop (proxyshard.engine.call) under the Call the
 -- public call began, and the converted answer wrapped in the row's model.
--- Every generated method goes through `invoke`, every spending one through
--- proxyshard.flows.spend, which uses `send` and `wrap`.
+-- Every generated method goes through `run` and `invoke`, every spending
+-- one through proxyshard.flows.spend, which uses the plan, the call loop
+-- and `wrap`.
 -- @module proxyshard.engine
 local calls = require "proxyshard.engine.call"
 local plan = require "proxyshard.engine.plan"
@@ -11,20 +12,6 @@ local require = require
 local setmetatable = setmetatable
 
 local M = {}
-
---- Send `row` for `handle` once, with the call's arguments `...` (the
--- method's, opts left out: a table row's one table): the converted answer,
--- the checked values by name; or nil, err. `call` is the Call it runs
--- under (engine.call.begin).
-function M.send(handle, row, call, ...)
-  if handle.error then return nil, handle.error end
-  local client = handle.client or handle -- the client is its own handle
-  local req, values = plan.request(row, handle, call.opts, ...)
-  if not req then return nil, values end
-  local r, err = calls.perform(client, req, call)
-  if r == nil then return nil, err end
-  return r, values
-end
 
 -- A model's refusal (nil, err) of a write's answer: the server did
 -- something we cannot read (proxyshard.engine.response's rule).
@@ -54,11 +41,17 @@ function M.wrap(handle, row, r, values)
   return refused(row, model.new(result, values, handle, row))
 end
 
---- Send `row` for `handle` under `call` with the arguments `...` and wrap
--- the answer in its model.
+--- Send `row` for `handle` once under `call` (the Call it runs under,
+-- engine.call.begin) with the call's arguments `...` (the method's, opts
+-- left out: a table row's one table), and wrap the answer in its model;
+-- or nil, err.
 function M.invoke(handle, row, call, ...)
-  local r, values = M.send(handle, row, call, ...)
-  if r == nil then return nil, values end
+  if handle.error then return nil, handle.error end
+  local req, values = plan.request(row, handle, call.opts, ...)
+  if not req then return nil, values end
+  -- the client is its own handle
+  local r, err = calls.perform(handle.client or handle, req, call)
+  if r == nil then return nil, err end
   return M.wrap(handle, row, r, values)
 end
 

@@ -227,7 +227,8 @@ function M.interpret(call, res, terr, seen, req)
   -- an answer read by its status alone (the health probes)
   if call.shape == false then return true end
   local ctype = res.headers and res.headers["content-type"]
-  if ctype and not json.is_json_type(ctype) then
+  -- (the usual one needs no call)
+  if ctype and ctype ~= "application/json" and not json.is_json_type(ctype) then
     -- a captive portal or a proxy's page, even if it happens to parse
     seen = failed(seen, req)
     local where = where_of(call, res)

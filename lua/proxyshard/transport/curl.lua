@@ -52,7 +52,8 @@ end
 -- transport interface's request as it is (timeouts in seconds).
 function Transport:request(req)
   local res, terr = self.session:perform(req)
-  return res, tag(terr)
+  if terr then tag(terr) end
+  return res, terr
 end
 
 --- A batch for client:map: a core.multi with this transport's options and
