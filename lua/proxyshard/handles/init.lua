@@ -52,23 +52,56 @@ local function describe(node)
   end
 end
 
+-- The handles a maker made, by parent and value, while something holds
+-- them (weak both ways: the cache keeps neither a parent nor a handle
+-- alive). Speed: a script writes client:order(id):addon(key):quote(n)
+-- call after call; the same handle comes back instead of a new table
+-- checked again. A handle never changes once made, so sharing it is safe;
+-- a refused value is not kept (its handle carries the error each time).
+local function handle_cache()
+  local by_parent = setmetatable({}, { __mode = "k" })
+  local function find(parent, v)
+    local made = by_parent[parent]
+    return made and made[v]
+  end
+  local function keep(parent, v, h)
+    local made = by_parent[parent]
+    if not made then
+      made = setmetatable({}, { __mode = "v" })
+      by_parent[parent] = made
+    end
+    made[v] = h
+    return h
+  end
+  return find, keep
+end
+
 -- The maker on the parent's class: parent:maker(v) → the child handle,
 -- and its error as a second value. (Speed: the handle made whole by one
 -- constructor, not grown key by key.)
 local function maker(node, class)
   local check = validate[node.check]
   local field, param = node.field, node.param
+  local find, keep = handle_cache()
   if node.parent == "client" then
     return function(client, v)
+      local h = find(client, v)
+      if h then return h end
       local value, err = check(v, param)
-      return setmetatable({ client = client, [field] = value, error = err }, class), err
+      if err then return setmetatable({ client = client, error = err }, class), err end
+      return keep(client, v, setmetatable({ client = client, [field] = value }, class))
     end
   end
   local parent_field = node.parent
   return function(parent, v)
+    local h = find(parent, v)
+    if h then return h end
     local value, err = check(v, param)
     err = err or parent.error
-    return setmetatable({ client = parent.client, [field] = value, [parent_field] = parent, error = err }, class), err
+    if err then
+      return setmetatable({ client = parent.client, [field] = value, [parent_field] = parent, error = err }, class), err
+    end
+    return keep(parent, v, setmetatable({ client = parent.client, [field] = value, [parent_field] = parent }, class))
   end
 end
 
