@@ -57,11 +57,17 @@ function M.redactor(client)
   return secrets[client].redact
 end
 
+--- Whether any client's server has echoed its token (then M.echoed looks
+-- up which).
+-- @local
+M.any_echoed = false
+
 --- `client`'s redactor once its server has echoed the token in an
 -- answer (results from then on are marked with it: proxyshard.handles), or
 -- nil while it never has.
 -- @local
 function M.echoed(client)
+  if not M.any_echoed then return nil end -- speed: no server echoed any token yet
   local secret = secrets[client]
   return secret and secret.echoed and secret.redact or nil
 end
@@ -223,7 +229,7 @@ function M.perform(self, call, ctx)
     -- an answer that holds the token marks the client's results from now
     -- on (the scan is one plain search for an answer with no escapes)
     if res and res.body and not secret.echoed and secret.redact(res.body) ~= res.body then
-      secret.echoed = true
+      secret.echoed, M.any_echoed = true, true
     end
     local value, err = response.interpret(call, res, terr, seen, req)
     if value ~= nil then return value end

@@ -47,7 +47,7 @@ end
 -- or nil, err.
 function M.invoke(handle, row, call, ...)
   if handle.error then return nil, handle.error end
-  local req, values = plan.request(row, handle, call.opts, ...)
+  local req, values = plan.of(row)(handle, call.opts, ...)
   if not req then return nil, values end
   -- the client is its own handle
   local r, err = calls.perform(handle.client or handle, req, call)

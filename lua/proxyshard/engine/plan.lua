@@ -286,4 +286,10 @@ function M.request(row, handle, opts, ...)
   return (plans[row] or compile(row))(handle, opts, ...)
 end
 
+--- `row`'s compiled request function itself: fn(handle, opts, ...) is
+-- M.request(row, handle, opts, ...) (for the engine: no call in between).
+function M.of(row)
+  return plans[row] or compile(row)
+end
+
 return M
