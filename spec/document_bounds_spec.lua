@@ -7,13 +7,8 @@
 -- from ../shared/api/openapi-1.1.0.json; skipped when it is absent.
 local cjson = require "cjson"
 local operations = require "proxyshard.operations"
-local plan = require "proxyshard.engine.plan"
 local validate = require "proxyshard.check.validate"
 local rows = require "support.rows"
-local handles = require "proxyshard.handles"
-local proxyshard = require "proxyshard"
-
-local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local DOC = "../shared/api/openapi-1.1.0.json"
 
@@ -181,9 +176,7 @@ local function request_with(row, name, value)
     end
     if not positional then opts[p.name] = value end
   end
-  -- the row's handle binding `bound`, made as a script makes it
-  local client = proxyshard.new { token = "spec-token", base_url = "http://127.0.0.1:9" }
-  return plan.request(row, handles.from_bound(client, row.handle, bound), opts, unpack(args, 1, plan.arity(row)))
+  return rows.request(row, bound, args, opts)
 end
 
 -- What the request carries for the parameter: the query's text, or the body's value.

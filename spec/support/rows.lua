@@ -3,6 +3,9 @@
 -- for the specs that walk the rows (spend_spec, writes_spec).
 local operations = require "proxyshard.operations"
 local fake_transport = require "support.fake_transport"
+local plan = require "proxyshard.engine.plan"
+
+local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 
 local M = {}
 
@@ -44,10 +47,21 @@ function M.args_for(row)
   return out
 end
 
+-- What the request plan (proxyshard.engine.plan) makes of `row` on the
+-- handle that binds `bound` ({ order = 12345, addon = "p0f_slots" }),
+-- made as a script makes it, with the arguments `args` (a list) and
+-- `opts`: the request and the values, or nil, err.
+local client
+function M.request(row, bound, args, opts)
+  client = client or require("proxyshard").new { token = "spec-token", base_url = "http://127.0.0.1:9" }
+  local handle = require("proxyshard.handles").from_bound(client, row.handle, bound)
+  return plan.request(row, handle, opts, unpack(args, 1, plan.arity(row)))
+end
+
 function M.call(h, row, opts)
   local args = M.args_for(row)
   args[#args + 1] = opts
-  return h[row.name](h, table.unpack(args))
+  return h[row.name](h, unpack(args))
 end
 
 -- Every price the fake API gives: far above any cap the specs set.

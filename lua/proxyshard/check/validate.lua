@@ -17,6 +17,16 @@ local invalid = errors.invalid
 
 local M = {}
 
+--- What the checks below give when they accept a value, where it is one
+-- type whatever was given: the request plans (proxyshard.engine.plan)
+-- write such a value without asking its type. Change a validator's result,
+-- change it here.
+M.GIVES = {
+  id = "integer", quantity = "integer", offset = "integer", limit = "integer", gb = "integer",
+  addon_key = "string", text = "string", tag = "string", order_status = "string", proxy_type = "string",
+  user_id = "string", code = "string", boolean = "boolean",
+}
+
 --- Largest quantity accepted in one call: far above any real order, low
 -- enough that a typo (an extra zero or three) is caught before money moves.
 M.MAX_QTY = 10000

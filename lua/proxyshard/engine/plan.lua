@@ -108,20 +108,15 @@ function helpers.int(v)
 end
 local INTEGER_SUBTYPE = math.type ~= nil
 
--- Speed: what the validators of these checks give (proxyshard.check.validate),
--- so the generated code writes it without asking its type: integers, and
--- strings (their percent-encoding cached by proxyshard.wire.url).
-local GIVES_INTEGER = { id = true, quantity = true, offset = true, limit = true, gb = true }
-local GIVES_STRING = { addon_key = true, text = true, tag = true, order_status = true, proxy_type = true,
-  user_id = true, code = true }
-
 -- The Lua expression of parameter i's text in the path or the query.
+-- Speed: a checked value whose type its validator fixes (validate.GIVES)
+-- is written without asking its type: an integer as above, a string
+-- through the cached percent-encoding (proxyshard.wire.url).
 local function piece_of(p, i)
   local v = "v" .. i
-  if p.value == nil and GIVES_INTEGER[p.check] then
-    return INTEGER_SUBTYPE and v or "int(" .. v .. ")"
-  end
-  if p.value == nil and GIVES_STRING[p.check] then return "encode(" .. v .. ")" end
+  local gives = p.value == nil and validate.GIVES[p.check]
+  if gives == "integer" then return INTEGER_SUBTYPE and v or "int(" .. v .. ")" end
+  if gives == "string" then return "encode(" .. v .. ")" end
   return "piece(" .. v .. ")"
 end
 
@@ -276,6 +271,12 @@ end
 -- and the specs).
 M.source = source
 
+--- `row`'s compiled request function itself: fn(handle, opts, ...) is
+-- M.request(row, handle, opts, ...) (for the engine: no call in between).
+function M.of(row)
+  return plans[row] or compile(row)
+end
+
 --- The request of `row` for these values: { method, path, query (encoded
 -- text or nil), body, mutates, shape, auth }, and the checked values by
 -- name; or nil, err (invalid_argument) and nothing sent. `handle` is the
@@ -283,13 +284,7 @@ M.source = source
 -- each was checked when the handle was made); `opts` the call's options;
 -- `...` its arguments (M.arity of them: a table row's one table).
 function M.request(row, handle, opts, ...)
-  return (plans[row] or compile(row))(handle, opts, ...)
-end
-
---- `row`'s compiled request function itself: fn(handle, opts, ...) is
--- M.request(row, handle, opts, ...) (for the engine: no call in between).
-function M.of(row)
-  return plans[row] or compile(row)
+  return M.of(row)(handle, opts, ...)
 end
 
 return M

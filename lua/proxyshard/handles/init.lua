@@ -14,6 +14,7 @@
 local operations = require "proxyshard.operations"
 local validate = require "proxyshard.check.validate"
 local engine = require "proxyshard.engine"
+local plan = require "proxyshard.engine.plan"
 local base = require "proxyshard.model.base"
 local calls = require "proxyshard.engine.call"
 local paths_of = require "proxyshard.handles.paths"
@@ -137,7 +138,7 @@ end
 -- the others are written for their number of arguments, which go to the
 -- engine as they are, no table made.)
 local function method(row)
-  local n = row.args == "table" and 1 or #row.args
+  local n = plan.arity(row)
   if row.spends then
     return function(self, ...)
       return returned(self, require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...))))
