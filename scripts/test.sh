@@ -77,7 +77,7 @@ LIBRARY_SPECS=(
   spec/hostile_spec.lua spec/tls_spec.lua spec/secrets_and_typos_spec.lua
   spec/operations_client_spec.lua spec/map_spec.lua spec/top_up_spec.lua spec/api_calls_spec.lua
   spec/spend_spec.lua spec/writes_spec.lua spec/core_state_spec.lua spec/document_bounds_spec.lua
-  spec/request_plan_spec.lua
+  spec/request_plan_spec.lua spec/jit_trace_spec.lua
   spec/options_first_spec.lua spec/answers_spec.lua spec/proxy_export_spec.lua spec/time_spec.lua
   spec/desired_file_spec.lua spec/desired_state_spec.lua spec/answer_decode_spec.lua
 )

@@ -96,8 +96,11 @@ function M.begin(self, opts, known)
   -- timeout; nothing to check or copy
   if opts == nil then
     local timeout = self.timeout
-    return setmetatable({ policy = self.retry, timeout = timeout, deadline = self.clock() + timeout,
+    -- (not a tail call of setmetatable: LuaJIT cannot compile a return
+    -- to the caller's frame straight from a fast function)
+    local call = setmetatable({ policy = self.retry, timeout = timeout, deadline = self.clock() + timeout,
       opts = NO_OPTIONS }, Call)
+    return call
   end
   if type(opts) ~= "table" then
     return nil, errors.invalid("opts", "must be a table, e.g. { max_retries = 0 }")

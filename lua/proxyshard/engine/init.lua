@@ -13,11 +13,18 @@ local setmetatable = setmetatable
 
 local M = {}
 
--- A model's refusal (nil, err) of a write's answer: the server did
--- something we cannot read (proxyshard.engine.response's rule).
-local function refused(row, ...)
-  local out, err = ...
-  if out ~= nil or row.class ~= "write" then return ... end
+-- What a model gave, passed on: one value, or with `row.also` a second
+-- (proxies' order tag); its refusal (nil, err) of a write's answer is an
+-- unknown outcome: the server did something we cannot read
+-- (proxyshard.engine.response's rule). (Not a vararg function: LuaJIT
+-- cannot compile a return through one to a frame its trace did not start
+-- in; spec/jit_trace_spec.lua.)
+local function refused(row, out, err)
+  if out ~= nil then
+    if row.also then return out, err end
+    return out -- (one value: print(h:info()) shows no nil)
+  end
+  if row.class ~= "write" then return nil, err end
   local where = { method = row.method, path = err.path or row.path }
   return nil, require("proxyshard.engine.response").unreadable(
     { method = row.method, path = where.path, mutates = true }, {}, err.message, where)
@@ -41,13 +48,17 @@ function M.wrap(handle, row, r, values)
   return refused(row, model.new(result, values, handle, row))
 end
 
+--- The most arguments a row's method takes (plan.arity): `run` and
+-- `invoke` pass them as a1..a3, not as a vararg, for LuaJIT (see refused).
+M.MAX_ARGS = 3
+
 --- Send `row` for `handle` once under `call` (the Call it runs under,
--- engine.call.begin) with the call's arguments `...` (the method's, opts
+-- engine.call.begin) with the call's arguments a1..a3 (the method's, opts
 -- left out: a table row's one table), and wrap the answer in its model;
 -- or nil, err.
-function M.invoke(handle, row, call, ...)
+function M.invoke(handle, row, call, a1, a2, a3)
   if handle.error then return nil, handle.error end
-  local req, values = plan.of(row)(handle, call.opts, ...)
+  local req, values = plan.of(row)(handle, call.opts, a1, a2, a3)
   if not req then return nil, values end
   -- the client is its own handle
   local r, err = calls.perform(handle.client or handle, req, call)
@@ -56,13 +67,13 @@ function M.invoke(handle, row, call, ...)
 end
 
 --- A generated method's call: h:<row.name>(args..., opts) — begin (the
--- options checked once), then invoke with the arguments `...`.
-function M.run(handle, row, opts, ...)
+-- options checked once), then invoke with the arguments a1..a3.
+function M.run(handle, row, opts, a1, a2, a3)
   if handle.error then return nil, handle.error end
   -- (no options, the usual call: no names to check them against)
   local call, err = calls.begin(handle.client or handle, opts, opts ~= nil and plan.option_names(row) or nil)
   if not call then return nil, err end
-  return M.invoke(handle, row, call, ...)
+  return M.invoke(handle, row, call, a1, a2, a3)
 end
 
 return M

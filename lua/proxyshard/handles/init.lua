@@ -139,6 +139,7 @@ end
 -- engine as they are, no table made.)
 local function method(row)
   local n = plan.arity(row)
+  assert(n <= engine.MAX_ARGS, row.name .. ": more arguments than engine.run passes")
   if row.spends then
     return function(self, ...)
       return returned(self, require("proxyshard.flows.spend").run(self, row, { ... }, (select(n + 1, ...))))

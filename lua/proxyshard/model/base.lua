@@ -67,7 +67,8 @@ end
 --- Wrap `fields` in `class`.
 function M.wrap(class, fields)
   fields.success = nil
-  return setmetatable(fields, class)
+  local wrapped = setmetatable(fields, class)
+  return wrapped
 end
 
 --- What a spend's result says it cost, as the end of its line: " for
