@@ -435,6 +435,19 @@ int ps_answer_shape(lua_State *L)
         || fill.names_size != count.names_size)
         return luaL_error(L, "proxyshard.core.shape: the shape changed while it was compiled");
 
+    /* The field names as Lua strings, by field index + 1, as the shape's
+     * user value: decode pushes a key from there instead of making the
+     * string again (interning it) for every field of every answer. */
+    {
+        uint32_t i;
+        lua_createtable(L, (int)s->nfields, 0);
+        for (i = 0; i < s->nfields; i++) {
+            lua_pushlstring(L, s->fields[i].name, s->fields[i].len);
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+        lua_setuservalue(L, -2);
+    }
+
     if (luaL_newmetatable(L, PS_SHAPE_MT))
         luaL_setfuncs(L, shape_meta, 0);
     lua_setmetatable(L, -2);
@@ -462,6 +475,8 @@ typedef struct {
     int depth, max_depth;
     int array_mt;               /* stack index of the lists' metatable, 0: none */
     int money;                  /* amounts as money values (else integer cents) */
+    int money_mt;               /* with money: stack index of the money metatable */
+    int keys;                   /* stack index of the shape's field names, 0: none */
     /* the refusal: its path, innermost first, and its message */
     int nsegs;
     path_seg segs[PS_ANSWER_DEPTH_MAX + 2];
@@ -562,6 +577,20 @@ static int hex4(const unsigned char *p, unsigned *out)
     return 1;
 }
 
+/* 1 for the bytes a string runs over without a second look: printable
+ * ASCII (0x20-0x7F) but '"' (0x22) and '\\' (0x5C). One load per byte. */
+#define ROW16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char plain_byte[256] = {
+    ROW16(0), ROW16(0),                                 /* 0x00-0x1F */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* 0x20-0x2F */
+    ROW16(1), ROW16(1),                                 /* 0x30-0x4F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* 0x50-0x5F */
+    ROW16(1), ROW16(1),                                 /* 0x60-0x7F */
+    ROW16(0), ROW16(0), ROW16(0), ROW16(0),             /* 0x80-0xBF */
+    ROW16(0), ROW16(0), ROW16(0), ROW16(0),             /* 0xC0-0xFF */
+};
+#undef ROW16
+
 /* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
@@ -609,7 +638,7 @@ static int scan_string(decoder *d, const unsigned char **s, size_t *len, int *es
     for (;;) {
         unsigned c;
         /* the common case: printable ASCII */
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && plain_byte[*p])
             p++;
         if (p >= end)
             return syntax(d, p, "an unterminated string");
@@ -1024,6 +1053,15 @@ static int check_required(decoder *d, const ps_node *n)
 }
 
 /* The object at d->p ('{') by object node n: pushes a table. */
+/* Pushes field f's name. */
+static void push_key(decoder *d, const ps_field *f)
+{
+    if (d->keys)
+        lua_rawgeti(d->L, d->keys, (int)(f - d->s->fields) + 1);
+    else
+        lua_pushlstring(d->L, f->name, f->len);
+}
+
 static int read_object(decoder *d, const ps_node *n)
 {
     lua_State *L = d->L;
@@ -1062,11 +1100,11 @@ static int read_object(decoder *d, const ps_node *n)
                     add_name(d, f);
                     return 0;
                 }
-                lua_pushlstring(L, f->name, f->len);
+                push_key(d, f);
                 lua_pushnil(L);
                 lua_rawset(L, -3);
             } else {
-                lua_pushlstring(L, f->name, f->len);
+                push_key(d, f);
                 if (!read_value(d, f->node)) {
                     add_name(d, f);
                     return 0;
@@ -1196,7 +1234,7 @@ static int read_value(decoder *d, uint32_t node)
         if (n->kind == K_PRICE && i < 0)
             return refuse(d, "a negative price (got %s)", got(v, &t, buf, sizeof buf));
         if (d->money && n->kind != K_INTEGER)
-            ps_money_push(d->L, i);
+            ps_money_push_mt(d->L, i, d->money_mt);
         else
             ps_pushcents(d->L, i);
         return 1;
@@ -1278,8 +1316,10 @@ static void push_path(decoder *d)
     luaL_pushresult(&b);
 }
 
-int ps_answer_read(lua_State *L, const ps_shape *shape, const char *text, size_t len, int max_depth,
-                   int array_mt, int money)
+/* ps_answer_read, with keys: the stack index of the shape's field names
+ * (its user value), 0: none. */
+static int answer_read(lua_State *L, const ps_shape *shape, const char *text, size_t len, int max_depth,
+                       int array_mt, int money, int keys)
 {
     decoder d;
     int base = lua_gettop(L);
@@ -1295,6 +1335,14 @@ int ps_answer_read(lua_State *L, const ps_shape *shape, const char *text, size_t
     d.msg[0] = '\0';
     d.array_mt = array_mt;
     d.money = money;
+    d.keys = keys;
+    d.money_mt = 0;
+    if (money) {
+        /* once per answer, not once per amount */
+        luaL_checkstack(L, 2, "proxyshard.core.decode");
+        luaL_getmetatable(L, PS_MONEY_MT);
+        d.money_mt = lua_gettop(L);
+    }
 
     skip_ws(&d);
     if (d.p >= d.end) {
@@ -1307,14 +1355,25 @@ int ps_answer_read(lua_State *L, const ps_shape *shape, const char *text, size_t
                 ok = syntax(&d, d.p, "text after the JSON value");
         }
     }
-    if (ok)
+    if (ok) {
+        if (d.money_mt) {
+            lua_replace(L, d.money_mt);     /* the value where the metatable was */
+            lua_settop(L, d.money_mt);
+        }
         return 1;
+    }
     lua_settop(L, base);
     luaL_checkstack(L, 4, "proxyshard.core.decode");
     lua_pushnil(L);
     push_path(&d);
     lua_pushstring(L, d.msg);
     return 3;
+}
+
+int ps_answer_read(lua_State *L, const ps_shape *shape, const char *text, size_t len, int max_depth,
+                   int array_mt, int money)
+{
+    return answer_read(L, shape, text, len, max_depth, array_mt, money, 0);
 }
 
 /* core.decode(text, shape [, max_depth]) */
@@ -1336,5 +1395,8 @@ int ps_answer_decode(lua_State *L)
     }
     if (!lua_isnoneornil(L, 4))
         luaL_checktype(L, 4, LUA_TTABLE);
-    return ps_answer_read(L, s, text, len, max_depth, lua_isnoneornil(L, 4) ? 0 : 4, lua_toboolean(L, 5));
+    lua_settop(L, 5);
+    lua_getuservalue(L, 2); /* at 6: the field names */
+    return answer_read(L, s, text, len, max_depth, lua_isnoneornil(L, 4) ? 0 : 4, lua_toboolean(L, 5),
+                       lua_istable(L, 6) ? 6 : 0);
 }

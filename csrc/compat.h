@@ -63,6 +63,9 @@ static inline void *ps_testudata(lua_State *L, int idx, const char *tname)
 #endif /* !luaL_newlib */
 
 #define lua_rawlen(L, i) lua_objlen((L), (i))
+/* A userdata's user value (a table): 5.1's environment. */
+#define lua_setuservalue(L, i) lua_setfenv((L), (i))
+#define lua_getuservalue(L, i) lua_getfenv((L), (i))
 #define lua_absindex(L, i) \
     ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 

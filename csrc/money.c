@@ -27,6 +27,15 @@ void ps_money_push(lua_State *L, int64_t cents)
     lua_setmetatable(L, -2);
 }
 
+void ps_money_push_mt(lua_State *L, int64_t cents, int mt)
+{
+    ps_money *m = (ps_money *)lua_newuserdata(L, sizeof *m);
+
+    m->cents = cents;
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, -2);
+}
+
 static ps_money *to_money(lua_State *L, int idx)
 {
     return (ps_money *)luaL_testudata(L, idx, PS_MONEY_MT);
