@@ -20,7 +20,9 @@
 #define PS_ANSWER_NAME_MAX 255
 
 /* A compiled shape: one block, read-only once compiled (no Lua reference
- * in it), so one shape serves any number of decodes, in any Lua state. */
+ * in it), so one shape serves any number of decodes, in any Lua state.
+ * Its userdata also holds the field names as Lua strings (its user
+ * value), which core.decode pushes as keys; ps_answer_read makes them. */
 typedef struct ps_shape ps_shape;
 
 /* The shape at idx, or NULL when it is not one. */
