@@ -357,30 +357,31 @@ describe("proxyshard.core multi over HTTPS (nginx)", function()
   teardown(function() if server then server.stop() end end)
 
   -- n GETs of `url` through one multi; the protocols and connections
-  -- the server saw, and the seconds it took.
+  -- the server saw, and the most requests it had under way at once.
   local function run(url, n, max)
     local m = core.multi { max_host_connections = max, ca_file = server.ca_file, timeout_ms = 10000 }
-    local t0 = now()
-    for _ = 1, n do assert(m:start { method = "GET", url = url .. "/?ms=100" }) end
-    local conns, protocols, count = {}, {}, 0
+    for _ = 1, n do assert(m:start { method = "GET", url = url .. "/?ms=300" }) end
+    local conns, protocols, count, most = {}, {}, 0, 0
     for _, d in pairs(collect(m, n)) do
       assert.is_nil(d.terr, d.terr and d.terr.message)
       local seen = cjson.decode(d.res.body)
       if not conns[seen.conn] then count = count + 1 end
       conns[seen.conn] = true
       protocols[seen.protocol] = true
+      most = math.max(most, seen.inflight)
     end
     m:close()
-    return protocols, count, now() - t0
+    return protocols, count, most
   end
 
   it("multiplexes over one HTTP/2 connection when the server offers it", function()
     if not server then return pending(why) end
-    local protocols, count, took = run(server.h2_url, 20, 5)
+    local protocols, count, most = run(server.h2_url, 20, 5)
     assert.same({ ["HTTP/2.0"] = true }, protocols)
     assert.equal(1, count)
-    -- side by side on it: one after another would take 2 s
-    assert.is_true(took < 1.5, took)
+    -- side by side on it, as the server saw them (not a clock: a slow or
+    -- busy machine takes longer, the requests still overlap)
+    assert.is_true(most >= 2, most .. " at once")
   end)
 
   it("opens up to max_host_connections HTTP/1.1 connections when it does not", function()

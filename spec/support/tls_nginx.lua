@@ -2,7 +2,10 @@
 -- 127.0.0.1 with a certificate made for the run, on two ports: one that
 -- offers HTTP/2 (ALPN h2) and one HTTP/1.1 only. Every path answers, after
 -- ?ms= milliseconds (ngx.sleep, default 50), JSON saying which connection
--- and protocol carried the request: {"conn": N, "protocol": "HTTP/2.0"}.
+-- and protocol carried the request and how many requests were under way
+-- when it began, itself included: {"conn": N, "protocol": "HTTP/2.0",
+-- "inflight": K} (the requests that overlapped, counted by the server:
+-- no clock in the spec).
 -- One process (master_process off), as the user running the spec.
 --
 --   local server = tls_nginx.start()   -- { h2_url, h1_url, ca_file, stop() }; nil, why when it cannot
@@ -43,10 +46,15 @@ http {
 ]]
 
 local ANSWER = [[
+local inflight = 0 -- one worker: every request of the run counts here
 return function()
+  inflight = inflight + 1
+  local seen = inflight
   ngx.sleep((tonumber(ngx.var.arg_ms) or 50) / 1000)
+  inflight = inflight - 1
   ngx.header.content_type = "application/json"
-  ngx.say(('{"conn":%d,"protocol":"%s"}'):format(tonumber(ngx.var.connection), ngx.var.server_protocol))
+  ngx.say(('{"conn":%d,"protocol":"%s","inflight":%d}'):format(tonumber(ngx.var.connection),
+    ngx.var.server_protocol, seen))
 end
 ]]
 
