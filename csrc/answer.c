@@ -1052,7 +1052,6 @@ static int check_required(decoder *d, const ps_node *n)
     return 0;
 }
 
-/* The object at d->p ('{') by object node n: pushes a table. */
 /* Pushes field f's name. */
 static void push_key(decoder *d, const ps_field *f)
 {
@@ -1062,6 +1061,7 @@ static void push_key(decoder *d, const ps_field *f)
         lua_pushlstring(d->L, f->name, f->len);
 }
 
+/* The object at d->p ('{') by object node n: pushes a table. */
 static int read_object(decoder *d, const ps_node *n)
 {
     lua_State *L = d->L;

@@ -34,7 +34,8 @@ int ps_multi_new(lua_State *L);               /* core.multi(opts) */
 void ps_money_open(lua_State *L);
 /* money.c: pushes a money value of `cents` (the decoder's amounts) */
 void ps_money_push(lua_State *L, int64_t cents);
-/* The same with the money metatable at stack index mt (no registry lookup). */
+/* The same with the money metatable at stack index mt (no registry
+ * lookup; 0: looked up, as ps_money_push does). */
 void ps_money_push_mt(lua_State *L, int64_t cents, int mt);
 
 /* clock.c: core.sleep(seconds), core.monotonic(); ps_now() the same clock

@@ -18,22 +18,22 @@ typedef struct {
 
 /* ---- values ----------------------------------------------------------- */
 
-void ps_money_push(lua_State *L, int64_t cents)
-{
-    ps_money *m = (ps_money *)lua_newuserdata(L, sizeof *m);
-
-    m->cents = cents;
-    luaL_getmetatable(L, PS_MONEY_MT);
-    lua_setmetatable(L, -2);
-}
-
+/* mt: the stack index of the money metatable, 0: look it up. */
 void ps_money_push_mt(lua_State *L, int64_t cents, int mt)
 {
     ps_money *m = (ps_money *)lua_newuserdata(L, sizeof *m);
 
     m->cents = cents;
-    lua_pushvalue(L, mt);
+    if (mt != 0)
+        lua_pushvalue(L, mt);
+    else
+        luaL_getmetatable(L, PS_MONEY_MT);
     lua_setmetatable(L, -2);
+}
+
+void ps_money_push(lua_State *L, int64_t cents)
+{
+    ps_money_push_mt(L, cents, 0);
 }
 
 static ps_money *to_money(lua_State *L, int idx)
