@@ -7,6 +7,8 @@
 -- Most specs drive bin/proxyshard-sandbox as a child process over real
 -- sockets (LuaSocket, 127.0.0.1); the timeouts are run in-process with
 -- short settings, and the request log's bounds on the state itself.
+-- "Not held up" is shown against what holds it up (the other connections
+-- still there, a dump not yet answered), not against a clock.
 
 local cjson = require "cjson"
 local socket = require "socket"
@@ -78,9 +80,11 @@ end
 ---------------------------------------------------------------------------
 -- Raw HTTP over LuaSocket
 
+-- `timeout` (default 20 s) bounds the wait for an answer that never comes;
+-- it is no measure of speed.
 local function connect(port, timeout)
   local c = assert(socket.tcp())
-  c:settimeout(timeout or 5)
+  c:settimeout(timeout or 20)
   assert(c:connect("127.0.0.1", port))
   c:setoption("tcp-nodelay", true) -- no Nagle wait on a request's last segment
   return c
@@ -104,21 +108,18 @@ local function read_answer(c)
   return { status = tonumber(line:match("^HTTP/1%.[01] (%d%d%d) ")), headers = headers, body = body }
 end
 
--- Sends `data` on a new connection and reads one answer, plus how long it
--- took and, with `close`, what the next read gives ("closed" when the
--- server closed the connection after the answer).
+-- Sends `data` on a new connection and reads one answer, plus, with
+-- `close`, what the next read gives: "closed" when the server closed the
+-- connection after the answer (it lingers up to 2 s first), "timeout" when
+-- it kept it open (it would close an idle one after 10 s).
 local function exchange(port, data, close)
   local c = connect(port)
-  local t0 = socket.gettime()
   -- a refusal may come before all of `data` is taken: a send error then is fine
   c:send(data)
   local res, err = read_answer(c)
-  if res then
-    res.took = socket.gettime() - t0
-    if close then
-      c:settimeout(3)
-      res.after = select(2, c:receive(1))
-    end
+  if res and close then
+    c:settimeout(6) -- past the linger, short of the idle close
+    res.after = select(2, c:receive(1))
   end
   c:close()
   return res, err
@@ -148,12 +149,12 @@ local function api_error(res, status, err)
   return message
 end
 
--- Seconds GET /health takes on a new connection (it must answer 200).
-local function health_seconds(port)
+-- GET /health on a new connection: it must answer 200. A sandbox that
+-- spins, or waits on another connection, does not answer at all.
+local function health(port)
   local res, err = exchange(port, head("GET", "/health"))
   assert(res, "/health did not answer: " .. tostring(err))
   assert.are.same({ 200, "Service is up" }, { res.status, res.body })
-  return res.took
 end
 
 ---------------------------------------------------------------------------
@@ -173,7 +174,7 @@ describe("the sandbox's request head guard", function()
       local res, err = exchange(port, head("POST", TAG, AUTH .. "Content-Length: " .. value .. "\r\n") .. "{}", true)
       assert.are.equal("Invalid Content-Length: not a number of bytes", api_error(res, 400, err), value)
       assert.are.equal("closed", res.after, value)
-      assert.truthy(health_seconds(port) < 1, value)
+      health(port)
     end
     local res, err = exchange(port, head("POST", TAG, AUTH .. "Content-Length: 2\r\nContent-Length: 2\r\n") .. "{}")
     assert.are.equal("More than one Content-Length", api_error(res, 400, err))
@@ -236,7 +237,7 @@ describe("the sandbox's request head guard", function()
     -- a whole MiB of it: refused from its first 16 KiB, the rest drained
     res, err = exchange(port, line_of(1024 * 1024) .. "\r\nHost: 127.0.0.1\r\n\r\n", true)
     assert.are.equal(too_long, api_error(res, 414, err))
-    assert.truthy(health_seconds(port) < 1)
+    health(port)
   end)
 
   it("answers heads it cannot parse in the API's error shape, not with an empty 400 or 503", function()
@@ -288,7 +289,7 @@ describe("the sandbox's request head guard", function()
     assert.are.equal("Malformed chunked body", api_error(res, 400, err))
     res, err = exchange(port, head("POST", TAG, AUTH .. "Content-Length: 65537\r\n"), true)
     assert.are.equal("Request body too large: the sandbox takes at most 65536 bytes", api_error(res, 413, err))
-    assert.truthy(health_seconds(port) < 1)
+    health(port)
   end)
 
   it("refuses text that is not UTF-8, so answers and dumps stay UTF-8 (a raw 0xff tag broke them)", function()
@@ -346,7 +347,7 @@ end)
 describe("the sandbox under idle and slow clients", function()
   lazy_teardown(cleanup)
 
-  it("answers /health within a second while 200 connections sit idle or send half a head", function()
+  it("answers /health while 200 connections sit idle or send half a head, not after them", function()
     local proc = start()
     local idle = {}
     for i = 1, 200 do
@@ -355,13 +356,15 @@ describe("the sandbox under idle and slow clients", function()
       if i % 2 == 0 then assert(c:send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")) end
       idle[i] = c
     end
-    for _ = 1, 5 do
-      local took = health_seconds(proc.port)
-      -- normally a few ms; a second is the issue's bound, far above that
-      assert.truthy(took < 1, ("/health took %.3f s"):format(took))
+    for _ = 1, 5 do health(proc.port) end
+    -- and the 200 are all still open (the sandbox drops them after 10 s of
+    -- this): the answers did not wait for them to go
+    for i, c in ipairs(idle) do
+      c:settimeout(0)
+      assert.are.same({ nil, "timeout", "" }, { c:receive(1) }, "connection " .. i)
     end
     for _, c in ipairs(idle) do c:close() end
-    assert.truthy(health_seconds(proc.port) < 1)
+    health(proc.port)
   end)
 
   -- In this process, with short timeouts: the client is a coroutine of the
@@ -392,7 +395,7 @@ describe("the sandbox under idle and slow clients", function()
     local answer = in_process({ state = broken }, function(srv)
       local c = raw_connect(srv.port)
       c:xwrite("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "n")
-      return c:xread("*a", 5)
+      return c:xread("*a", 20)
     end)
     local status, body = answer:match("^HTTP/1%.1 (%d+) .-\r\n\r\n(.*)$")
     assert.are.equal("500", status, answer)
@@ -401,30 +404,34 @@ describe("the sandbox under idle and slow clients", function()
 
   it("closes a connection that sends nothing after its idle timeout (lua-http kept it for ever)", function()
     local got = in_process({ idle_timeout = 0.3 }, function(srv)
+      local t0 = cqueues.monotime() -- before the server can see the connection
       local c = raw_connect(srv.port)
-      local t0 = cqueues.monotime()
-      local data, err = c:xread(1, 5)
+      local data, err = c:xread(1, 20)
       return { data = data, err = err, took = cqueues.monotime() - t0 }
     end)
     assert.are.same({ nil, nil }, { got.data, got.err }) -- EOF, not a timeout
-    assert.truthy(got.took >= 0.25 and got.took < 5, got.took)
+    assert.truthy(got.took >= 0.25, got.took)
+    -- the 0.3 s asked for, not the default that would apply without it (10 s)
+    assert.truthy(got.took < 10, got.took)
   end)
 
   it("answers 408 to a head that does not come whole in time, and serves the next connection", function()
     local got = in_process({ head_timeout = 0.3 }, function(srv)
       local slow = raw_connect(srv.port)
+      local t0 = cqueues.monotime() -- before the server can see the head's first byte
       slow:xwrite("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", "n")
-      local t0 = cqueues.monotime()
-      local answer = slow:xread("*a", 5)
+      local answer = slow:xread("*a", 20)
       local took = cqueues.monotime() - t0
       local next_one = raw_connect(srv.port)
       next_one:xwrite("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "n")
-      return { answer = answer, took = took, health = next_one:xread("*a", 5) }
+      return { answer = answer, took = took, health = next_one:xread("*a", 20) }
     end)
     local status, body = got.answer:match("^HTTP/1%.1 (%d+) .-\r\n\r\n(.*)$")
     assert.are.equal("408", status, got.answer)
     assert.are.same({ success = false, message = "Request head not received in time" }, cjson.decode(body))
-    assert.truthy(got.took >= 0.25 and got.took < 5, got.took)
+    assert.truthy(got.took >= 0.25, got.took)
+    -- the 0.3 s asked for, not the default that would apply without it (10 s)
+    assert.truthy(got.took < 10, got.took)
     assert.truthy(got.health:find("^HTTP/1%.1 200 ") and got.health:find("Service is up$"), got.health)
   end)
 end)
@@ -543,8 +550,13 @@ describe("the sandbox's request log", function()
     c:close()
     local dump = connect(proc.port, 30)
     assert(dump:send(head("GET", "/_sandbox/requests")))
-    local took = health_seconds(proc.port)
-    assert.truthy(took < 1, ("/health took %.3f s"):format(took))
+    health(proc.port)
+    -- answered while the dump had not sent a byte yet: served between its
+    -- pieces (a dump made in one go is under way before /health is read,
+    -- and /health answered only after it)
+    dump:settimeout(0)
+    assert.are.same({ nil, "timeout", "" }, { dump:receive(1) }, "the dump had begun before /health was answered")
+    dump:settimeout(30)
     local res = assert(read_answer(dump))
     dump:close()
     assert.are.equal(200, res.status)
