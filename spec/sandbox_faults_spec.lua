@@ -152,8 +152,10 @@ describe("sandbox faults over HTTP", function()
       q("Authorization: Bearer " .. TOKEN), q(url .. ME))))
     os.execute("sleep 0.2")
     local fast = curl(url, "/user/api/orders/12345")
-    assert.are.equal(200, fast.code)
-    assert.truthy(fast.time < 0.5, "served in " .. fast.time .. " s during a stall")
+    -- answered within its own 10 s: a sandbox held up by the stall (30 s)
+    -- would not have answered in time (no clock bound: valgrind and a busy
+    -- machine are slow)
+    assert.are.same({ 0, 200 }, { fast.rc, fast.code })
     local out = slow:read("a")
     slow:close()
     assert.truthy(out:find("rc=28", 1, true), out)
@@ -166,7 +168,9 @@ describe("sandbox faults over HTTP", function()
     local r = curl(url, ME)
     assert.are.equal(18, r.rc)
     assert.truthy(r.err:find("transfer closed with 80 bytes remaining", 1, true), r.err)
-    assert.truthy(r.time >= 0.45 and r.time < 3, "closed after " .. r.time .. " s")
+    -- not before stall_ms; and closed by the sandbox (18), not left to
+    -- curl's own 10 s (28) as the default 30 s stall would be
+    assert.truthy(r.time >= 0.45, "closed after " .. r.time .. " s")
   end)
 
   it("oversize: 200 application/json of exactly `size` bytes (default 2 MiB)", function()
@@ -259,7 +263,6 @@ describe("sandbox faults over HTTP", function()
       local t0 = socket.gettime()
       local r = curl(url, PURCHASE, { body = BUY, max_time = 1 })
       assert.are.equal(28, r.rc) -- curl's own timeout: it gave up and closed the connection
-      assert.truthy(r.time < 1.5, "gave up after " .. r.time .. " s")
       -- what a reconciling client sees when it re-reads: nothing happened yet
       assert.are.equal(3, order_qty())
       assert.are.same({}, ledger())
@@ -270,7 +273,7 @@ describe("sandbox faults over HTTP", function()
       end, 5)
       local landed = socket.gettime() - t0
       assert.is_table(charges, "no charge within 5 s")
-      assert.truthy(landed >= 2.4 and landed < 3.5, "landed after " .. landed .. " s")
+      assert.truthy(landed >= 2.4, "landed after " .. landed .. " s")
       local log = requests()
       assert.are.same({ "POST", "GET" }, { log[1].method, log[2].method })
       assert.are.same({ rule.id, true }, { log[1].fault, log[1].committed })
@@ -279,7 +282,8 @@ describe("sandbox faults over HTTP", function()
       local c = charges[1]
       assert.are.same({ 1, 2, 30 }, { c.request, c.requests_seen, c.amount_cents })
       local waited = c.at_ms - log[1].at_ms
-      assert.truthy(waited >= 2500 and waited < 2700, "charged " .. waited .. " ms after the request")
+      -- not before the delay (and, by wait_for, within 5 s of the request)
+      assert.truthy(waited >= 2500, "charged " .. waited .. " ms after the request")
       assert.truthy(log[2].at_ms < c.at_ms)
 
       -- once only, and the sandbox serves on after writing to a closed connection
