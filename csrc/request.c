@@ -874,9 +874,13 @@ static void push_terr(lua_State *L, ps_xfer *x, CURLcode rc, long request_size)
 /* Pushes the table of headers stored by on_header; repeats are joined. */
 static void push_headers(lua_State *L, const ps_buf *h)
 {
-    const char *p = h->data, *end = h->data + h->len;
+    const char *p = h->data, *end = h->data + h->len, *q;
+    int lines = 0;
 
-    lua_newtable(L);
+    /* sized once: filled from empty, it would be rehashed at 1, 2, 3, 5... */
+    for (q = p; q < end && (q = (const char *)memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        lines++;
+    lua_createtable(L, 0, lines);
     while (p < end) {
         const char *nl = (const char *)memchr(p, '\n', (size_t)(end - p));
         const char *colon = (const char *)memchr(p, ':', (size_t)(nl - p));
