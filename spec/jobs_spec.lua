@@ -200,14 +200,19 @@ describe("the library's lock and journal", function()
     local c = client { lock = true }
     local path = jobs_state.path(state, c, "lock")
     -- util-linux's flock(1) takes the same flock(2) lock
-    shell.sh(("flock %s sleep 3 >/dev/null 2>&1 &"):format(q(path)))
+    -- held until the spec says so (not for a time a slow machine could outlast)
+    local release = path .. ".release"
+    shell.sh(("flock %s sh -c 'while [ ! -e %s ]; do sleep 0.05; done' >/dev/null 2>&1 &"):format(q(path),
+      q(release)))
     assert(shell.wait_for(function() return not shell.sh(("flock -n %s true"):format(q(path))) end, 5))
     local receipt, err = c:order(12345):addon("p0f_slots"):purchase(1)
     assert.is_nil(receipt)
     assert.are.equal("locked", err.kind)
     assert.matches("another run is spending for this account", err.message)
     assert.are.same({}, sb:requests())
-    -- per call, with a wait: it gets the lock once the holder is gone
+    -- per call, with a wait: it gets the lock once the holder is gone (let
+    -- go half a second from now, most likely while the call waits)
+    shell.sh(("(sleep 0.5; touch %s) >/dev/null 2>&1 &"):format(q(release)))
     receipt, err = client():order(12345):addon("p0f_slots"):purchase(1, { lock = true, lock_wait = 10 })
     assert.is_nil(err)
     assert.are.equal(30, receipt.charged.cents)
