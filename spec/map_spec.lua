@@ -266,12 +266,15 @@ describe("proxyshard.core multi", function()
 
   it("cancels a transfer under way: it never comes back, and the handle is reused", function()
     local m = core.multi { timeout_ms = 5000 }
-    local id = assert(m:start { method = "GET", url = base .. "/slow?ms=300" })
+    -- answered a second after it arrives: far more than the 0.05 s the
+    -- transfer is given to get under way, even on a slow machine
+    local id = assert(m:start { method = "GET", url = base .. "/slow?ms=1000" })
     assert.same({}, m:wait(0.05))
     assert.is_true(m:cancel(id))
     assert.is_false(m:cancel(id))
     assert.equal(0, m:running())
-    assert.same({}, m:wait(0.4))
+    -- past the time its answer would have come
+    assert.same({}, m:wait(1.1))
     local next_id = assert(m:start { method = "GET", url = base .. "/echo" })
     assert.are_not.equal(id, next_id)
     assert.equal(200, collect(m, 1)[next_id].res.status)
